@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/klog/v2"
+
+	"github.com/everynode/everynode/internal/apiserver"
+	"github.com/everynode/everynode/internal/auth"
+	"github.com/everynode/everynode/internal/etcd"
+)
+
+// serverOptions are the flags of `everynode server`.
+type serverOptions struct {
+	DataDir       string
+	Listen        string
+	EtcdEndpoints []string
+	EtcdCAFile    string
+	EtcdCertFile  string
+	EtcdKeyFile   string
+	// UnsafeFastEtcd turns off fsync in the embedded etcd (tests only).
+	UnsafeFastEtcd bool
+}
+
+func newServerCommand(streams IO) *cobra.Command {
+	o := serverOptions{DataDir: defaultDataDir(), Listen: "127.0.0.1:6443"}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: the Kubernetes API on etcd, and the controllers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServer(cmd.Context(), o, streams)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the embedded etcd, certificates and the admin kubeconfig (default $EVERYNODE_DATA_DIR or ~/.everynode)")
+	f.StringVar(&o.Listen, "listen", o.Listen, "address the HTTPS API listens on (port 0 picks a free port)")
+	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded member")
+	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA bundle to verify the external etcd's certificates")
+	f.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
+	f.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
+	f.BoolVar(&o.UnsafeFastEtcd, "unsafe-fast-etcd", false, "turn off fsync in the embedded etcd (for tests; loses data on a machine crash)")
+	_ = f.MarkHidden("unsafe-fast-etcd")
+	return cmd
+}
+
+func runServer(ctx context.Context, o serverOptions, streams IO) error {
+	logger := klog.FromContext(ctx)
+	pki := filepath.Join(o.DataDir, "pki")
+	if err := os.MkdirAll(pki, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	ca, err := auth.LoadOrCreateCA(pki)
+	if err != nil {
+		return err
+	}
+
+	client, closeEtcd, err := openEtcd(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
+
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Listen, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	serving, err := ca.LoadOrCreateServing(pki, servingHosts(addr))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	adminCert, adminKey, err := loadOrIssueClient(ca, pki, "admin", "admin", []string{auth.GroupMasters})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	url := "https://" + clientAddress(addr)
+	kubeconfig := filepath.Join(o.DataDir, "admin.kubeconfig")
+
+	srv, err := apiserver.New(apiserver.Config{
+		Etcd:          client,
+		Authenticator: auth.NewAuthenticator(nil),
+		Version:       serverVersion(),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := auth.WriteKubeconfig(kubeconfig, auth.Kubeconfig{
+		Server: url, CAPEM: ca.CertPEM, CertPEM: adminCert, KeyPEM: adminKey, User: "admin",
+	}); err != nil {
+		ln.Close()
+		return err
+	}
+
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{serving},
+			ClientAuth:   tls.VerifyClientCertIfGiven,
+			ClientCAs:    ca.Pool(),
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"h2", "http/1.1"},
+		},
+		ErrorLog: nil,
+	}
+	fmt.Fprintf(streams.ErrOut, "everynode server listening on %s (kubeconfig %s)\n", url, kubeconfig)
+	logger.Info("Serving", "url", url, "kubeconfig", kubeconfig)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := hs.ServeTLS(ln, "", "")
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+		case <-srv.Done():
+			cancel()
+			return errors.New("storage watch stopped")
+		}
+		shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		_ = hs.Shutdown(shutdownCtx)
+		return nil
+	})
+	err = g.Wait()
+	logger.Info("Server stopped")
+	return err
+}
+
+// openEtcd connects to the external cluster, or starts the embedded member.
+func openEtcd(ctx context.Context, o serverOptions) (*clientv3.Client, func(), error) {
+	if len(o.EtcdEndpoints) > 0 {
+		cfg := clientv3.Config{Endpoints: o.EtcdEndpoints, DialTimeout: 10 * time.Second, Logger: zap.NewNop()}
+		if o.EtcdCAFile != "" || o.EtcdCertFile != "" {
+			tc, err := etcdTLS(o)
+			if err != nil {
+				return nil, nil, err
+			}
+			cfg.TLS = tc
+		}
+		c, err := clientv3.New(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to etcd %s: %w", strings.Join(o.EtcdEndpoints, ","), err)
+		}
+		return c, func() { _ = c.Close() }, nil
+	}
+	m, err := etcd.Start(ctx, etcd.Config{Dir: filepath.Join(o.DataDir, "etcd"), Fast: o.UnsafeFastEtcd})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Client(), m.Close, nil
+}
+
+func servingHosts(addr *net.TCPAddr) []string {
+	hosts := []string{"localhost", "127.0.0.1"}
+	if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
+		hosts = append(hosts, addr.IP.String())
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	if addr.IP.IsUnspecified() {
+		if ifaces, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range ifaces {
+				if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() {
+					hosts = append(hosts, ipn.IP.String())
+				}
+			}
+		}
+	}
+	return hosts
+}
+
+// clientAddress is the address clients on this machine use.
+func clientAddress(addr *net.TCPAddr) string {
+	if addr.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(addr.Port))
+	}
+	return addr.String()
+}
+
+// loadOrIssueClient returns the client key pair stored as pki/<file>.crt,
+// issuing it the first time.
+func loadOrIssueClient(ca *auth.CA, pki, file, cn string, groups []string) ([]byte, []byte, error) {
+	certPath, keyPath := filepath.Join(pki, file+".crt"), filepath.Join(pki, file+".key")
+	cert, err1 := os.ReadFile(certPath)
+	key, err2 := os.ReadFile(keyPath)
+	if err1 == nil && err2 == nil {
+		if _, err := tls.X509KeyPair(cert, key); err == nil {
+			return cert, key, nil
+		}
+	}
+	cert, key, err := ca.IssueClient(cn, groups)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(keyPath, key, 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(certPath, cert, 0o644); err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}

@@ -1,0 +1,289 @@
+package store
+
+import (
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// entry is one cached object with what selectors look at, computed once.
+// Cached objects are shared and must never be mutated.
+type entry struct {
+	key    string
+	ns     string
+	obj    runtime.Object
+	labels labels.Set
+	fields fields.Set
+	index  string
+}
+
+// change is one etcd event of a resource: cur is nil for a deletion.
+type change struct {
+	rev  int64
+	cur  *entry
+	prev *entry
+}
+
+// cache holds the current objects of one resource, the recent changes, and
+// the watchers.
+type cache struct {
+	r *Resource
+
+	mu      sync.RWMutex
+	rev     int64 // every change of this resource up to rev is applied
+	objs    map[string]*entry
+	byIndex map[string]map[string]*entry
+
+	history []*change // ring buffer
+	head    int       // index of the oldest change
+	size    int
+	oldest  int64 // history is complete for revisions > oldest
+
+	watchers  map[*Watcher]struct{}            // not indexed
+	byWatcher map[string]map[*Watcher]struct{} // indexed by IndexField value
+}
+
+func newCache(r *Resource) *cache {
+	return &cache{
+		r:         r,
+		objs:      map[string]*entry{},
+		byIndex:   map[string]map[string]*entry{},
+		history:   make([]*change, r.cfg.HistoryLength),
+		watchers:  map[*Watcher]struct{}{},
+		byWatcher: map[string]map[*Watcher]struct{}{},
+	}
+}
+
+func (r *Resource) newEntry(key string, obj runtime.Object) (*entry, error) {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	f := fields.Set{"metadata.name": acc.GetName()}
+	if r.cfg.Namespaced {
+		f["metadata.namespace"] = acc.GetNamespace()
+	}
+	if r.cfg.Attrs != nil {
+		for k, v := range r.cfg.Attrs(obj) {
+			f[k] = v
+		}
+	}
+	e := &entry{key: key, ns: acc.GetNamespace(), obj: obj, labels: acc.GetLabels(), fields: f}
+	if r.cfg.IndexField != "" {
+		e.index = f[r.cfg.IndexField]
+	}
+	return e, nil
+}
+
+// reset replaces the whole content (initial load or reload after a broken
+// watch) and ends every watcher, whose clients then start over.
+func (c *cache) reset(rev int64, entries []*entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.objs = make(map[string]*entry, len(entries))
+	c.byIndex = map[string]map[string]*entry{}
+	for _, e := range entries {
+		c.put(e)
+	}
+	c.rev = rev
+	c.oldest = rev
+	c.head, c.size = 0, 0
+	for w := range c.watchers {
+		w.closeLocked()
+	}
+	for _, set := range c.byWatcher {
+		for w := range set {
+			w.closeLocked()
+		}
+	}
+	c.watchers = map[*Watcher]struct{}{}
+	c.byWatcher = map[string]map[*Watcher]struct{}{}
+}
+
+func (c *cache) put(e *entry) {
+	c.objs[e.key] = e
+	if c.r.cfg.IndexField != "" {
+		set := c.byIndex[e.index]
+		if set == nil {
+			set = map[string]*entry{}
+			c.byIndex[e.index] = set
+		}
+		set[e.key] = e
+	}
+}
+
+func (c *cache) remove(e *entry) {
+	delete(c.objs, e.key)
+	if c.r.cfg.IndexField != "" {
+		if set := c.byIndex[e.index]; set != nil {
+			delete(set, e.key)
+			if len(set) == 0 {
+				delete(c.byIndex, e.index)
+			}
+		}
+	}
+}
+
+// apply records one change of the object under key (ch.cur nil for a
+// deletion) and hands it to the interested watchers.
+func (c *cache) apply(key string, ch *change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch.prev = c.objs[key]
+	if ch.prev != nil {
+		c.remove(ch.prev)
+	}
+	if ch.cur != nil {
+		c.put(ch.cur)
+	}
+	c.rev = ch.rev
+	if ch.prev == nil && ch.cur == nil {
+		return
+	}
+	c.record(ch)
+	c.dispatch(ch)
+}
+
+// advance notes that every change up to rev has been applied.
+func (c *cache) advance(rev int64) {
+	c.mu.Lock()
+	if rev > c.rev {
+		c.rev = rev
+	}
+	c.mu.Unlock()
+}
+
+func (c *cache) record(ch *change) {
+	n := len(c.history)
+	if c.size == n {
+		// Drop the oldest: history is now complete only after its revision.
+		c.oldest = c.history[c.head].rev
+		c.history[c.head] = nil
+		c.head = (c.head + 1) % n
+		c.size--
+	}
+	c.history[(c.head+c.size)%n] = ch
+	c.size++
+}
+
+func (c *cache) dispatch(ch *change) {
+	for w := range c.watchers {
+		w.offer(ch)
+	}
+	if c.r.cfg.IndexField == "" {
+		return
+	}
+	if ch.cur != nil {
+		for w := range c.byWatcher[ch.cur.index] {
+			w.offer(ch)
+		}
+	}
+	if ch.prev != nil && (ch.cur == nil || ch.prev.index != ch.cur.index) {
+		for w := range c.byWatcher[ch.prev.index] {
+			w.offer(ch)
+		}
+	}
+}
+
+// list returns the matching entries sorted by key, and the revision they
+// reflect.
+func (c *cache) list(f filter) ([]*entry, int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []*entry
+	if v, ok := c.indexValue(f); ok {
+		for _, e := range c.byIndex[v] {
+			if f.matches(e) {
+				out = append(out, e)
+			}
+		}
+	} else {
+		for _, e := range c.objs {
+			if f.matches(e) {
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out, c.rev
+}
+
+// get returns the cached object under key.
+func (c *cache) get(key string) (*entry, int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.objs[key], c.rev
+}
+
+func (c *cache) indexValue(f filter) (string, bool) {
+	if c.r.cfg.IndexField == "" {
+		return "", false
+	}
+	return f.field.RequiresExactMatch(c.r.cfg.IndexField)
+}
+
+// filter selects entries by namespace, labels and fields.
+type filter struct {
+	namespace string
+	label     labels.Selector
+	field     fields.Selector
+}
+
+func newFilter(namespace string, l labels.Selector, f fields.Selector) filter {
+	if l == nil {
+		l = labels.Everything()
+	}
+	if f == nil {
+		f = fields.Everything()
+	}
+	return filter{namespace: namespace, label: l, field: f}
+}
+
+func (f filter) matches(e *entry) bool {
+	if e == nil {
+		return false
+	}
+	if f.namespace != "" && e.ns != f.namespace {
+		return false
+	}
+	if !f.label.Empty() && !f.label.Matches(e.labels) {
+		return false
+	}
+	if !f.field.Empty() && !f.field.Matches(e.fields) {
+		return false
+	}
+	return true
+}
+
+// Event is one watch event as a client sees it.
+type Event struct {
+	Type   watch.EventType
+	Object runtime.Object
+}
+
+// eventFor turns a change into the event a watcher with filter f sees, as
+// upstream's watch cache does: an object that starts matching is ADDED, one
+// that stops matching is DELETED.
+func (f filter) eventFor(ch *change) (Event, bool) {
+	curOK := ch.cur != nil && f.matches(ch.cur)
+	prevOK := ch.prev != nil && f.matches(ch.prev)
+	switch {
+	case curOK && prevOK:
+		return Event{Type: watch.Modified, Object: ch.cur.obj}, true
+	case curOK:
+		return Event{Type: watch.Added, Object: ch.cur.obj}, true
+	case prevOK:
+		// The last state the watcher saw, at the revision that removed it.
+		obj := ch.prev.obj.DeepCopyObject()
+		if err := setRV(obj, ch.rev); err != nil {
+			return Event{}, false
+		}
+		return Event{Type: watch.Deleted, Object: obj}, true
+	}
+	return Event{}, false
+}
