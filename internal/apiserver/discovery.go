@@ -33,7 +33,9 @@ func (s *Server) groupVersions() []schema.GroupVersion {
 			out = append(out, gv)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Group == "" && out[j].Group != "" })
+	// Upstream's group priority: core, apps, events.k8s.io, coordination.k8s.io.
+	rank := map[string]int{"": 0, "apps": 1, "events.k8s.io": 2, "coordination.k8s.io": 3}
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Group] < rank[out[j].Group] })
 	return out
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/everynode/everynode/internal/apiserver"
 	"github.com/everynode/everynode/internal/auth"
 	"github.com/everynode/everynode/internal/etcd"
+	"github.com/everynode/everynode/internal/loopback"
 )
 
 // serverOptions are the flags of `everynode server`.
@@ -92,9 +94,16 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 	url := "https://" + clientAddress(addr)
 	kubeconfig := filepath.Join(o.DataDir, "admin.kubeconfig")
 
+	// In-process controllers reach the API over in-memory connections with
+	// a token that exists only in this process.
+	loop := loopback.NewListener()
+	loopToken := rand.Text()
+	authn := auth.NewAuthenticator(map[string]auth.User{
+		loopToken: {Name: "system:everynode-controllers", Groups: []string{auth.GroupMasters}},
+	})
 	srv, err := apiserver.New(apiserver.Config{
 		Etcd:          client,
-		Authenticator: auth.NewAuthenticator(nil),
+		Authenticator: authn,
 		Version:       serverVersion(),
 	})
 	if err != nil {
@@ -137,6 +146,21 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 		}
 		return err
 	})
+	loopServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	g.Go(func() error {
+		err := loopServer.Serve(loop)
+		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		err := runControllers(gctx, loop.Config(loopToken), controllerSpecs())
+		if gctx.Err() != nil {
+			return nil
+		}
+		return err
+	})
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
@@ -147,6 +171,8 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 		shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
 		_ = hs.Shutdown(shutdownCtx)
+		_ = loopServer.Shutdown(shutdownCtx)
+		loop.Close()
 		return nil
 	})
 	err = g.Wait()
