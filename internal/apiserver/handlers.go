@@ -289,6 +289,9 @@ func (s *Server) create(ctx context.Context, k *kind, ns string, obj runtime.Obj
 			return nil, apierrors.NewInvalid(k.gvk.GroupKind(), acc.GetName(), errs)
 		}
 	}
+	if err := admitNode(ctx, k, "create", "", acc.GetName(), obj, nil); err != nil {
+		return nil, err
+	}
 	if dry {
 		return obj, nil
 	}
@@ -445,6 +448,9 @@ func (s *Server) update(ctx context.Context, req request, dry bool, next func(cu
 		}
 		if len(errs) > 0 {
 			return nil, apierrors.NewBadRequest(errs[0].Error())
+		}
+		if err := admitNode(ctx, k, "update", req.sub, req.name, obj, old); err != nil {
+			return nil, err
 		}
 		deleteNow = shouldDeleteDuringUpdate(obj, old)
 		if k.toStorage != nil {
@@ -603,6 +609,9 @@ func (s *Server) delete(ctx context.Context, k *kind, ns, name string, opts meta
 	key := st.Key(ns, name)
 	dry := len(opts.DryRun) > 0
 	check := func(cur runtime.Object) error {
+		if err := admitNode(ctx, k, "delete", "", name, nil, cur); err != nil {
+			return err
+		}
 		acc, _ := meta.Accessor(cur)
 		if p := opts.Preconditions; p != nil {
 			if p.UID != nil && *p.UID != acc.GetUID() {

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/everynode/everynode/internal/apiserver/admission"
 	"github.com/everynode/everynode/internal/apiserver/openapi"
 	"github.com/everynode/everynode/internal/auth"
 	"github.com/everynode/everynode/internal/store"
@@ -154,26 +156,34 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
 
 	if strings.HasPrefix(path, "/openapi/") {
-		s.openapi.ServeHTTP(w, r)
+		if s.authorize(w, r, auth.Attributes{NonResourcePath: path}) {
+			s.openapi.ServeHTTP(w, r)
+		}
 		return
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
+	// Discovery documents are readable by every authenticated user.
+	discovery := func(serve func()) {
+		if s.authorize(w, r, auth.Attributes{NonResourcePath: path}) {
+			serve()
+		}
+	}
 	var gv schema.GroupVersion
 	var rest []string
 	switch {
 	case len(seg) >= 1 && seg[0] == "api":
 		if len(seg) == 1 {
-			s.serveAPIVersions(w, r)
+			discovery(func() { s.serveAPIVersions(w, r) })
 			return
 		}
 		gv, rest = schema.GroupVersion{Version: seg[1]}, seg[2:]
 	case len(seg) >= 1 && seg[0] == "apis":
 		switch len(seg) {
 		case 1:
-			s.serveAPIGroups(w, r)
+			discovery(func() { s.serveAPIGroups(w, r) })
 			return
 		case 2:
-			s.serveAPIGroup(w, r, seg[1])
+			discovery(func() { s.serveAPIGroup(w, r, seg[1]) })
 			return
 		}
 		gv, rest = schema.GroupVersion{Group: seg[1], Version: seg[2]}, seg[3:]
@@ -182,12 +192,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(rest) == 0 {
-		s.serveResourceList(w, r, gv)
+		discovery(func() { s.serveResourceList(w, r, gv) })
 		return
 	}
 	req, err := s.route(gv, rest)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if !s.authorize(w, r, auth.Attributes{
+		Verb: verbOf(r, req), Group: req.kind.gvk.Group, Resource: req.kind.plural, Subresource: req.sub,
+		Namespace: req.namespace, Name: req.name, FieldSelector: r.URL.Query().Get("fieldSelector"),
+	}) {
 		return
 	}
 	s.serveResource(w, r, req)
@@ -266,3 +282,84 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 func (s *Server) logger(ctx context.Context) klog.Logger { return klog.FromContext(ctx) }
 
 func (s *Server) now() metav1.Time { return metav1.NewTime(s.clock.Now().Truncate(time.Second)) }
+
+// userFrom returns the authenticated user of a request's context.
+func userFrom(ctx context.Context) (auth.User, bool) {
+	u, ok := ctx.Value(userKey).(auth.User)
+	return u, ok
+}
+
+// verbOf maps a request to the Kubernetes authorization verb.
+func verbOf(r *http.Request, req request) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		switch {
+		case req.name != "":
+			return "get"
+		case isWatch(r.URL.Query()):
+			return "watch"
+		}
+		return "list"
+	case http.MethodPost:
+		return "create"
+	case http.MethodPut:
+		return "update"
+	case http.MethodPatch:
+		return "patch"
+	case http.MethodDelete:
+		if req.name == "" {
+			return "deletecollection"
+		}
+		return "delete"
+	}
+	return strings.ToLower(r.Method)
+}
+
+// authorize answers 403 in upstream's words when the request's user may not
+// do what it asks. Requests without an authenticator are trusted (tests).
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a auth.Attributes) bool {
+	u, ok := userFrom(r.Context())
+	if !ok {
+		return true
+	}
+	a.User = u
+	d := auth.Authorize(a)
+	if d.Allowed {
+		return true
+	}
+	var msg string
+	if a.NonResourcePath != "" {
+		msg = fmt.Sprintf("User %q cannot get path %q", u.Name, a.NonResourcePath)
+	} else {
+		res := a.Resource
+		if a.Subresource != "" {
+			res += "/" + a.Subresource
+		}
+		scope := "at the cluster scope"
+		if a.Namespace != "" {
+			scope = fmt.Sprintf("in the namespace %q", a.Namespace)
+		}
+		msg = fmt.Sprintf("User %q cannot %s resource %q in API group %q %s", u.Name, a.Verb, res, a.Group, scope)
+	}
+	if d.Reason != "" {
+		msg += ": " + d.Reason
+	}
+	s.writeError(w, r, apierrors.NewForbidden(schema.GroupResource{Group: a.Group, Resource: a.Resource}, a.Name, errors.New(msg)))
+	return false
+}
+
+// admitNode applies NodeRestriction to a write by a node credential.
+func admitNode(ctx context.Context, k *kind, op, sub, name string, obj, old runtime.Object) error {
+	u, ok := userFrom(ctx)
+	if !ok {
+		return nil
+	}
+	node, isNode := u.NodeName()
+	if !isNode || u.IsAdmin() {
+		return nil
+	}
+	if msg, allowed := admission.NodeRestriction(node, op, sub, obj, old); !allowed {
+		return apierrors.NewForbidden(k.groupResource(), name, errors.New(msg))
+	}
+	return nil
+}
