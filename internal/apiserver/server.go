@@ -39,6 +39,10 @@ type Config struct {
 	Clock clock.Clock
 	// Version is what /version reports.
 	Version version.Info
+	// CA and Tokens enable the join protocol (JoinPath, CAPath); nil
+	// disables it.
+	CA     *auth.CA
+	Tokens *auth.Tokens
 	// DefaultTolerationSeconds for not-ready and unreachable (R69); 0 means
 	// upstream's 300.
 	DefaultTolerationSeconds int64
@@ -140,6 +144,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/version":
 		s.writeJSON(w, http.StatusOK, s.cfg.Version)
 		return
+	case CAPath:
+		if s.cfg.CA != nil {
+			s.serveCA(w)
+			return
+		}
+	case JoinPath:
+		if s.cfg.CA != nil {
+			s.serveJoin(w, r)
+			return
+		}
 	}
 	if s.cfg.Authenticator != nil {
 		u, ok := s.cfg.Authenticator.Authenticate(r)

@@ -113,6 +113,25 @@ func (ca *CA) IssueClient(cn string, orgs []string) (certPEM, keyPEM []byte, err
 	})
 }
 
+// SignClient signs a client certificate for pub (from a certificate
+// request) as user cn in groups orgs.
+func (ca *CA) SignClient(pub any, cn string, orgs []string) ([]byte, error) {
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(leafValidity),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("sign certificate for %q: %w", cn, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
 // IssueServing signs a serving certificate for the given DNS names and IPs.
 func (ca *CA) IssueServing(hosts []string) (certPEM, keyPEM []byte, err error) {
 	tmpl := &x509.Certificate{

@@ -101,7 +101,20 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 	authn := auth.NewAuthenticator(map[string]auth.User{
 		loopToken: {Name: "system:everynode-controllers", Groups: []string{auth.GroupMasters}},
 	})
+	tokens := auth.NewTokens(o.DataDir)
+	secret, err := tokens.First()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	joinToken := auth.JoinToken{CAHash: auth.CAHash(ca.CertPEM), Secret: secret}.String()
+	if err := os.WriteFile(filepath.Join(o.DataDir, "join-token"), []byte(joinToken+"\n"), 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("write join token: %w", err)
+	}
 	srv, err := apiserver.New(apiserver.Config{
+		CA:            ca,
+		Tokens:        tokens,
 		Etcd:          client,
 		Authenticator: authn,
 		Version:       serverVersion(),

@@ -336,3 +336,42 @@ func (r *Resource) fromTxnElse(resp *clientv3.TxnResponse) (runtime.Object, []by
 	obj, err := r.decode(kv.Value, kv.ModRevision)
 	return obj, kv.Value, kv.ModRevision, err
 }
+
+// claimPrefix holds everynode's own bookkeeping keys, outside the resource
+// tree the caches follow.
+const claimPrefix = "/everynode/claims/"
+
+// Claim records that name is taken, unless it already was. It returns the
+// value of an existing claim and false, or value and true when this call
+// made the claim. An existing claim for which replace returns true is
+// dropped and claimed anew.
+func (s *Store) Claim(ctx context.Context, name, value string, replace func(old string) bool) (string, bool, error) {
+	key := claimPrefix + name
+	for {
+		resp, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, value)).
+			Else(clientv3.OpGet(key)).
+			Commit()
+		if err != nil {
+			return "", false, fmt.Errorf("claim %s: %w", name, err)
+		}
+		if resp.Succeeded {
+			return value, true, nil
+		}
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			continue
+		}
+		old := string(kvs[0].Value)
+		if !replace(old) {
+			return old, false, nil
+		}
+		if _, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kvs[0].ModRevision)).
+			Then(clientv3.OpDelete(key)).
+			Commit(); err != nil {
+			return "", false, fmt.Errorf("replace claim %s: %w", name, err)
+		}
+	}
+}

@@ -31,6 +31,8 @@ type Server struct {
 	CA *auth.CA
 	// URL is the server's base URL.
 	URL string
+	// JoinToken lets an agent join (full K10 form).
+	JoinToken string
 }
 
 // Start starts a server that stops when the test ends.
@@ -47,7 +49,14 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tokens := auth.NewTokens(dir)
+	secret, err := tokens.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := apiserver.New(apiserver.Config{
+		CA:            ca,
+		Tokens:        tokens,
 		Etcd:          member.Client(),
 		Authenticator: auth.NewAuthenticator(nil),
 		Version:       version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.0+everynode"},
@@ -96,5 +105,6 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Server{Config: cfg, Client: client, CA: ca, URL: url}
+	token := auth.JoinToken{CAHash: auth.CAHash(ca.CertPEM), Secret: secret}.String()
+	return &Server{Config: cfg, Client: client, CA: ca, URL: url, JoinToken: token}
 }
