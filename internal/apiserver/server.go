@@ -43,6 +43,9 @@ type Config struct {
 	// disables it.
 	CA     *auth.CA
 	Tokens *auth.Tokens
+	// AgentClient reaches node agents' logs endpoints (it carries the
+	// server's client certificate); nil disables pods/log.
+	AgentClient *http.Client
 	// DefaultTolerationSeconds for not-ready and unreachable (R69); 0 means
 	// upstream's 300.
 	DefaultTolerationSeconds int64

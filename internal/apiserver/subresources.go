@@ -3,7 +3,12 @@ package apiserver
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -129,8 +134,8 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, req reque
 	s.encode(w, out, http.StatusCreated, st)
 }
 
-// serveLog answers pods/log. Logs live on the node running the pod; until
-// node agents serve them the answer says so in upstream's words.
+// serveLog answers pods/log by proxying to the logs endpoint of the agent
+// running the pod, as kube-apiserver proxies to the kubelet.
 func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, req request) {
 	st := s.storageOf(req.kind)
 	obj, err := st.Get(r.Context(), st.Key(req.namespace, req.name))
@@ -139,9 +144,109 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, req request) {
 		return
 	}
 	pod := obj.(*corev1.Pod)
+	q := r.URL.Query()
+	container := q.Get("container")
+	if container == "" {
+		switch {
+		case len(pod.Spec.Containers) == 1:
+			container = pod.Spec.Containers[0].Name
+		default:
+			var names []string
+			for _, c := range pod.Spec.Containers {
+				names = append(names, c.Name)
+			}
+			s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", req.name, names)))
+			return
+		}
+	} else if !hasContainer(pod, container) {
+		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", container, req.name)))
+		return
+	}
 	if pod.Spec.NodeName == "" {
 		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", req.name)))
 		return
 	}
-	s.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("the node %s of pod %s does not serve logs yet", pod.Spec.NodeName, req.name)))
+	nodes := s.storageOf(s.kindFor("", "v1", "nodes"))
+	nobj, err := nodes.Get(r.Context(), nodes.Key("", pod.Spec.NodeName))
+	if err != nil {
+		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("node %s of pod %s is not registered", pod.Spec.NodeName, req.name)))
+		return
+	}
+	target, ok := agentLogsURL(nobj.(*corev1.Node), req.namespace, req.name, container)
+	if !ok || s.cfg.AgentClient == nil {
+		s.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("the agent of node %s does not serve logs", pod.Spec.NodeName)))
+		return
+	}
+	fwd := url.Values{}
+	for _, k := range []string{"follow", "previous", "timestamps", "tailLines", "limitBytes", "sinceSeconds", "sinceTime"} {
+		if v := q.Get(k); v != "" {
+			fwd.Set(k, v)
+		}
+	}
+	preq, err := http.NewRequestWithContext(r.Context(), http.MethodGet, target+"?"+fwd.Encode(), nil)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp, err := s.cfg.AgentClient.Do(preq)
+	if err != nil {
+		s.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("reach the agent of node %s: %v", pod.Spec.NodeName, err)))
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		s.writeError(w, r, apierrors.NewBadRequest(strings.TrimSpace(string(msg))))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func hasContainer(pod *corev1.Pod, name string) bool {
+	for _, list := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for _, c := range list {
+			if c.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// agentLogsURL is where the node's agent serves a container's logs.
+func agentLogsURL(node *corev1.Node, ns, pod, container string) (string, bool) {
+	port := node.Status.DaemonEndpoints.KubeletEndpoint.Port
+	if port == 0 {
+		return "", false
+	}
+	host := ""
+	for _, t := range []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeExternalIP, corev1.NodeHostName} {
+		for _, a := range node.Status.Addresses {
+			if a.Type == t && host == "" {
+				host = a.Address
+			}
+		}
+	}
+	if host == "" {
+		return "", false
+	}
+	return fmt.Sprintf("https://%s/containerLogs/%s/%s/%s", net.JoinHostPort(host, strconv.Itoa(int(port))),
+		url.PathEscape(ns), url.PathEscape(pod), url.PathEscape(container)), true
 }

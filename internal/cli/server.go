@@ -91,6 +91,11 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 		ln.Close()
 		return err
 	}
+	agentClient, err := agentClient(ca, pki)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	url := "https://" + clientAddress(addr)
 	kubeconfig := filepath.Join(o.DataDir, "admin.kubeconfig")
 
@@ -115,6 +120,7 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 	srv, err := apiserver.New(apiserver.Config{
 		CA:            ca,
 		Tokens:        tokens,
+		AgentClient:   agentClient,
 		Etcd:          client,
 		Authenticator: authn,
 		Version:       serverVersion(),
@@ -267,4 +273,22 @@ func loadOrIssueClient(ca *auth.CA, pki, file, cn string, groups []string) ([]by
 		return nil, nil, err
 	}
 	return cert, key, nil
+}
+
+// agentClient is how the server reaches agents' logs endpoints: with its own
+// client certificate, not verifying the agents' self-signed serving
+// certificates (kube-apiserver's default towards kubelets).
+func agentClient(ca *auth.CA, pki string) (*http.Client, error) {
+	certPEM, keyPEM, err := loadOrIssueClient(ca, pki, "apiserver-agent-client", "system:everynode-apiserver", []string{auth.GroupMasters})
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{Certificates: []tls.Certificate{pair}, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // agents' certificates are self-signed
+		MaxIdleConnsPerHost: 4,
+	}}, nil
 }

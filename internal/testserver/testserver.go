@@ -54,7 +54,19 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	agentCert, agentKey, err := ca.IssueClient("system:everynode-apiserver", []string{auth.GroupMasters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentPair, err := tls.X509KeyPair(agentCert, agentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{agentPair}, InsecureSkipVerify: true, //nolint:gosec // agents' certificates are self-signed
+	}}}
 	srv, err := apiserver.New(apiserver.Config{
+		AgentClient:   agentClient,
 		CA:            ca,
 		Tokens:        tokens,
 		Etcd:          member.Client(),
