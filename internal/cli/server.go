@@ -44,7 +44,7 @@ func newServerCommand(streams IO) *cobra.Command {
 		Short: "Run the control plane: the Kubernetes API on etcd, and the controllers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), o, streams)
+			return runServer(cmd.Context(), o, streams, nil)
 		},
 	}
 	f := cmd.Flags()
@@ -59,7 +59,16 @@ func newServerCommand(streams IO) *cobra.Command {
 	return cmd
 }
 
-func runServer(ctx context.Context, o serverOptions, streams IO) error {
+// serverInfo is what a started server tells those who run alongside it.
+type serverInfo struct {
+	URL        string
+	Kubeconfig string
+	JoinToken  string
+}
+
+// runServer runs the control plane until ctx ends. ready, if set, receives
+// the server's coordinates once it serves.
+func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serverInfo)) error {
 	logger := klog.FromContext(ctx)
 	pki := filepath.Join(o.DataDir, "pki")
 	if err := os.MkdirAll(pki, 0o700); err != nil {
@@ -80,20 +89,18 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
+	defer ln.Close()
 	addr := ln.Addr().(*net.TCPAddr)
 	serving, err := ca.LoadOrCreateServing(pki, servingHosts(addr))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	adminCert, adminKey, err := loadOrIssueClient(ca, pki, "admin", "admin", []string{auth.GroupMasters})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	agentClient, err := agentClient(ca, pki)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	url := "https://" + clientAddress(addr)
@@ -109,12 +116,10 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 	tokens := auth.NewTokens(o.DataDir)
 	secret, err := tokens.First()
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	joinToken := auth.JoinToken{CAHash: auth.CAHash(ca.CertPEM), Secret: secret}.String()
 	if err := os.WriteFile(filepath.Join(o.DataDir, "join-token"), []byte(joinToken+"\n"), 0o600); err != nil {
-		ln.Close()
 		return fmt.Errorf("write join token: %w", err)
 	}
 	srv, err := apiserver.New(apiserver.Config{
@@ -126,19 +131,16 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 		Version:       serverVersion(),
 	})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := srv.Start(ctx); err != nil {
-		ln.Close()
 		return err
 	}
 	if err := auth.WriteKubeconfig(kubeconfig, auth.Kubeconfig{
 		Server: url, CAPEM: ca.CertPEM, CertPEM: adminCert, KeyPEM: adminKey, User: "admin",
 	}); err != nil {
-		ln.Close()
 		return err
 	}
 
@@ -156,6 +158,9 @@ func runServer(ctx context.Context, o serverOptions, streams IO) error {
 	}
 	fmt.Fprintf(streams.ErrOut, "everynode server listening on %s (kubeconfig %s)\n", url, kubeconfig)
 	logger.Info("Serving", "url", url, "kubeconfig", kubeconfig)
+	if ready != nil {
+		ready(serverInfo{URL: url, Kubeconfig: kubeconfig, JoinToken: joinToken})
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
