@@ -35,6 +35,8 @@ func NewScheme() (*runtime.Scheme, error) {
 	if err := metav1.AddMetaToScheme(s); err != nil {
 		return nil, err
 	}
+	// Clients send DeleteOptions as meta.k8s.io/v1, or with no kind at all.
+	s.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.DeleteOptions{})
 	return s, nil
 }
 

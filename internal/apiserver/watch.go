@@ -119,7 +119,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	if errors.Is(err, store.ErrExpired) {
 		// As upstream: the watch opens, then reports 410 Gone as an event.
 		enc.start()
-		st := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d", opts.From)).Status()
+		st := apierrors.NewResourceExpired(err.Error()).Status()
 		st.Kind, st.APIVersion = "Status", "v1"
 		_ = enc.send(watch.Error, &st)
 		enc.flush()

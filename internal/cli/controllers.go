@@ -20,6 +20,12 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/controller/daemonset"
+	"github.com/everynode/everynode/internal/controller/garbagecollector"
+	"github.com/everynode/everynode/internal/controller/namespace"
+	"github.com/everynode/everynode/internal/controller/podgc"
+	"github.com/everynode/everynode/internal/controller/scheduler"
 )
 
 // controllerDeps is what every controller is built from.
@@ -122,5 +128,41 @@ func startControllers(ctx context.Context, client kubernetes.Interface, specs []
 
 // controllerSpecs lists the controllers every server runs while leading.
 func controllerSpecs() []controllerSpec {
-	return nil
+	return []controllerSpec{
+		{name: "daemonset", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := daemonset.New(daemonset.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder("daemonset-controller"), Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 2) }, nil
+		}},
+		{name: "garbagecollector", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := garbagecollector.New(garbagecollector.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder("garbage-collector-controller"), Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 4) }, nil
+		}},
+		{name: "namespace", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := namespace.New(namespace.Config{Client: d.client, Informers: d.informers, Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 2) }, nil
+		}},
+		{name: "podgc", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := podgc.New(podgc.Config{Client: d.client, Informers: d.informers, Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
+		}},
+		{name: "scheduler", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := scheduler.New(scheduler.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder(scheduler.Name), Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
+		}},
+	}
 }

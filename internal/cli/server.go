@@ -178,7 +178,9 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 		}
 		return err
 	})
+	controllersDone := make(chan struct{})
 	g.Go(func() error {
+		defer close(controllersDone)
 		err := runControllers(gctx, loop.Config(loopToken), controllerSpecs())
 		if gctx.Err() != nil {
 			return nil
@@ -186,18 +188,24 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 		return err
 	})
 	g.Go(func() error {
+		var err error
 		select {
 		case <-gctx.Done():
 		case <-srv.Done():
 			cancel()
-			return errors.New("storage watch stopped")
+			err = errors.New("storage watch stopped")
 		}
 		shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
+		// Controllers release their lease through the loopback; let them.
+		select {
+		case <-controllersDone:
+		case <-shutdownCtx.Done():
+		}
 		_ = hs.Shutdown(shutdownCtx)
 		_ = loopServer.Shutdown(shutdownCtx)
 		loop.Close()
-		return nil
+		return err
 	})
 	err = g.Wait()
 	logger.Info("Server stopped")

@@ -25,6 +25,18 @@ import (
 // Prefix is the root of every key everynode writes.
 const Prefix = "/registry/"
 
+// ExpiredError is a watch from a revision older than the retained history.
+type ExpiredError struct {
+	Requested, Oldest int64
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("too old resource version: %d (%d)", e.Requested, e.Oldest)
+}
+
+// Unwrap makes errors.Is(err, ErrExpired) hold.
+func (e *ExpiredError) Unwrap() error { return ErrExpired }
+
 // Errors returned by the store; the apiserver turns them into Status.
 var (
 	ErrNotFound      = errors.New("not found")

@@ -85,7 +85,12 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (*Watcher, erro
 		}
 	case opts.From > 0:
 		if opts.From < c.oldest {
-			return nil, ErrExpired
+			// Upstream names the revision just before the oldest it holds.
+			before := c.oldest
+			if c.size > 0 {
+				before = c.history[c.head].rev - 1
+			}
+			return nil, &ExpiredError{Requested: opts.From, Oldest: before}
 		}
 		n := len(c.history)
 		for i := 0; i < c.size; i++ {

@@ -55,7 +55,7 @@ func ValidateTolerations(tolerations []corev1.Toleration, fldPath *field.Path) f
 			}
 		case corev1.TolerationOpExists:
 			if t.Value != "" {
-				errs = append(errs, field.Invalid(idxPath.Child("operator"), t, "value must be empty when `operator` is 'Exists'"))
+				errs = append(errs, field.Invalid(idxPath.Child("operator"), asUpstreamToleration(t), "value must be empty when `operator` is 'Exists'"))
 			}
 		case corev1.TolerationOpLt, corev1.TolerationOpGt:
 			errs = append(errs, validateComparisonValue(t.Value, idxPath.Child("value"))...)
@@ -138,4 +138,19 @@ func validateOnlyAddedTolerations(newTolerations, oldTolerations []corev1.Tolera
 		}
 	}
 	return ValidateTolerations(newTolerations, fldPath)
+}
+
+// upstreamToleration mirrors kube-apiserver's internal Toleration type, which
+// has no JSON tags: upstream's error message renders the toleration with
+// these capitalised field names, and users recognise that text.
+type upstreamToleration struct {
+	Key               string
+	Operator          corev1.TolerationOperator
+	Value             string
+	Effect            corev1.TaintEffect
+	TolerationSeconds *int64
+}
+
+func asUpstreamToleration(t corev1.Toleration) upstreamToleration {
+	return upstreamToleration{Key: t.Key, Operator: t.Operator, Value: t.Value, Effect: t.Effect, TolerationSeconds: t.TolerationSeconds}
 }

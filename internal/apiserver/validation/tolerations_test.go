@@ -20,7 +20,7 @@ func TestValidateTolerations(t *testing.T) {
 		{"T2#3 R14 empty key and operator rejected", corev1.Toleration{},
 			[]string{`spec.tolerations[0].operator: Invalid value: "": operator must be Exists when ` + "`key`" + ` is empty, which means "match all values and all keys"`}},
 		{"T2#4 R15 Exists with value rejected", corev1.Toleration{Key: "k", Operator: corev1.TolerationOpExists, Value: "x"},
-			[]string{`spec.tolerations[0].operator: Invalid value: {"key":"k","operator":"Exists","value":"x"}: value must be empty when ` + "`operator`" + ` is 'Exists'`}},
+			[]string{`spec.tolerations[0].operator: Invalid value: {"Key":"k","Operator":"Exists","Value":"x","Effect":"","TolerationSeconds":null}: value must be empty when ` + "`operator`" + ` is 'Exists'`}},
 		{"T2#5 R16 Equal value must be a label value", corev1.Toleration{Key: "k", Operator: corev1.TolerationOpEqual, Value: "bad value!"},
 			[]string{`spec.tolerations[0].operator: Invalid value: "bad value!": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`}},
 		{"T2#6 R17 unknown operator not supported", corev1.Toleration{Key: "k", Operator: "In"},
