@@ -36,6 +36,9 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 
 // writeError writes err as a Status in the negotiated media type.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client went away; nobody reads the answer
+	}
 	var status *apierrors.StatusError
 	if !errors.As(err, &status) {
 		s.logger(r.Context()).Error(err, "Internal error", "method", r.Method, "path", r.URL.Path)

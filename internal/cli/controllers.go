@@ -24,8 +24,10 @@ import (
 	"github.com/everynode/everynode/internal/controller/daemonset"
 	"github.com/everynode/everynode/internal/controller/garbagecollector"
 	"github.com/everynode/everynode/internal/controller/namespace"
+	"github.com/everynode/everynode/internal/controller/nodelifecycle"
 	"github.com/everynode/everynode/internal/controller/podgc"
 	"github.com/everynode/everynode/internal/controller/scheduler"
+	"github.com/everynode/everynode/internal/controller/tainteviction"
 )
 
 // controllerDeps is what every controller is built from.
@@ -33,7 +35,7 @@ type controllerDeps struct {
 	client    kubernetes.Interface
 	informers informers.SharedInformerFactory
 	recorder  func(component string) record.EventRecorder
-	clock     clock.Clock
+	clock     clock.WithTicker
 }
 
 // controllerSpec names a controller and how to start it.
@@ -156,6 +158,20 @@ func controllerSpecs() []controllerSpec {
 				return nil, err
 			}
 			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
+		}},
+		{name: "nodelifecycle", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := nodelifecycle.New(nodelifecycle.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder(nodelifecycle.Name), Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
+		}},
+		{name: "tainteviction", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := tainteviction.New(tainteviction.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder(tainteviction.Name), Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 2) }, nil
 		}},
 		{name: "scheduler", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
 			c, err := scheduler.New(scheduler.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder(scheduler.Name), Clock: d.clock})
