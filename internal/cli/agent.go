@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
@@ -35,6 +37,12 @@ type agentOptions struct {
 	Runtime    string
 	DataDir    string
 	LogPort    int
+	// Heartbeat timing, named as the kubelet's flags.
+	StatusUpdateFrequency time.Duration
+	LeaseDurationSeconds  int
+	// StopContainersOnExit stops every container when the agent stops
+	// (everynode up's Ctrl-C); a plain agent leaves them running.
+	StopContainersOnExit bool
 }
 
 func newAgentCommand(streams IO) *cobra.Command {
@@ -58,6 +66,8 @@ func newAgentCommand(streams IO) *cobra.Command {
 	f.StringVar(&o.Runtime, "runtime", o.Runtime, "how pods run: process (host processes) or fake (nothing runs; for simulation)")
 	f.StringVar(&o.DataDir, "data-dir", "", "agent state (credential, containers) (default ~/.everynode/agents/<node-name>)")
 	f.IntVar(&o.LogPort, "log-port", 0, "port of the logs endpoint the server proxies `kubectl logs` to (0: any free port)")
+	f.DurationVar(&o.StatusUpdateFrequency, "node-status-update-frequency", 10*time.Second, "how often the node's status is computed")
+	f.IntVar(&o.LeaseDurationSeconds, "node-lease-duration-seconds", 40, "duration of the node's Lease; it is renewed every quarter of it")
 	return cmd
 }
 
@@ -114,12 +124,35 @@ func runAgent(ctx context.Context, o agentOptions, streams IO) error {
 		Client: client, NodeName: o.NodeName, Labels: labels, Taints: taints,
 		Runner: r, RuntimeName: runtimeName, DataDir: o.DataDir, Address: ip,
 		LogPort: o.LogPort, ServerCA: cfg.CAData,
+		StatusUpdateFrequency: o.StatusUpdateFrequency,
+		LeaseDuration:         time.Duration(o.LeaseDurationSeconds) * time.Second,
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(streams.ErrOut, "everynode agent: node %s (%s, runtime %s) joined %s\n", o.NodeName, ip, runtimeName, cfg.Host)
-	return a.Run(ctx)
+	err = a.Run(ctx)
+	if o.StopContainersOnExit {
+		stopAll(r)
+	}
+	return err
+}
+
+// stopAll stops every running container, each with a short grace period.
+func stopAll(r runner.Runner) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	list, err := r.List(ctx)
+	if err != nil {
+		return
+	}
+	var g errgroup.Group
+	for _, c := range list {
+		if c.State.Running {
+			g.Go(func() error { return r.Stop(ctx, c.ID, 5*time.Second) })
+		}
+	}
+	_ = g.Wait()
 }
 
 // agentKubeconfig returns the kubeconfig the agent runs with: the one given,

@@ -129,7 +129,7 @@ func startControllers(ctx context.Context, client kubernetes.Interface, specs []
 }
 
 // controllerSpecs lists the controllers every server runs while leading.
-func controllerSpecs() []controllerSpec {
+func controllerSpecs(o controllerOptions) []controllerSpec {
 	return []controllerSpec{
 		{name: "daemonset", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
 			c, err := daemonset.New(daemonset.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder("daemonset-controller"), Clock: d.clock})
@@ -160,7 +160,11 @@ func controllerSpecs() []controllerSpec {
 			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
 		}},
 		{name: "nodelifecycle", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
-			c, err := nodelifecycle.New(nodelifecycle.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder(nodelifecycle.Name), Clock: d.clock})
+			c, err := nodelifecycle.New(nodelifecycle.Config{
+				Client: d.client, Informers: d.informers, Recorder: d.recorder(nodelifecycle.Name), Clock: d.clock,
+				NodeMonitorPeriod: o.NodeMonitorPeriod, NodeMonitorGracePeriod: o.NodeMonitorGracePeriod,
+				NodeStartupGracePeriod: o.NodeStartupGracePeriod,
+			})
 			if err != nil {
 				return nil, err
 			}

@@ -35,6 +35,17 @@ type serverOptions struct {
 	EtcdKeyFile   string
 	// UnsafeFastEtcd turns off fsync in the embedded etcd (tests only).
 	UnsafeFastEtcd bool
+	// Controller tunables, named as upstream's flags.
+	Controllers controllerOptions
+}
+
+// controllerOptions tune the controllers; zero values mean upstream's
+// defaults.
+type controllerOptions struct {
+	NodeMonitorPeriod        time.Duration
+	NodeMonitorGracePeriod   time.Duration
+	NodeStartupGracePeriod   time.Duration
+	DefaultTolerationSeconds int64
 }
 
 func newServerCommand(streams IO) *cobra.Command {
@@ -56,6 +67,10 @@ func newServerCommand(streams IO) *cobra.Command {
 	f.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
 	f.BoolVar(&o.UnsafeFastEtcd, "unsafe-fast-etcd", false, "turn off fsync in the embedded etcd (for tests; loses data on a machine crash)")
 	_ = f.MarkHidden("unsafe-fast-etcd")
+	f.DurationVar(&o.Controllers.NodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often node health is checked")
+	f.DurationVar(&o.Controllers.NodeMonitorGracePeriod, "node-monitor-grace-period", 50*time.Second, "how long a node may stay silent before it is marked Unknown")
+	f.DurationVar(&o.Controllers.NodeStartupGracePeriod, "node-startup-grace-period", 60*time.Second, "how long a new node may take to post its first status")
+	f.Int64Var(&o.Controllers.DefaultTolerationSeconds, "default-toleration-seconds", 300, "tolerationSeconds of the not-ready and unreachable NoExecute tolerations added to pods without them (upstream's --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds)")
 	return cmd
 }
 
@@ -129,6 +144,8 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 		Etcd:          client,
 		Authenticator: authn,
 		Version:       serverVersion(),
+
+		DefaultTolerationSeconds: o.Controllers.DefaultTolerationSeconds,
 	})
 	if err != nil {
 		return err
@@ -181,7 +198,7 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 	controllersDone := make(chan struct{})
 	g.Go(func() error {
 		defer close(controllersDone)
-		err := runControllers(gctx, loop.Config(loopToken), controllerSpecs())
+		err := runControllers(gctx, loop.Config(loopToken), controllerSpecs(o.Controllers))
 		if gctx.Err() != nil {
 			return nil
 		}

@@ -88,7 +88,7 @@ func runUp(ctx context.Context, o upOptions, streams IO) error {
 		ao := agentOptions{
 			Server: si.URL, Token: si.JoinToken, NodeName: fmt.Sprintf("node-%d", i),
 			DataDir: filepath.Join(o.DataDir, "agents", fmt.Sprintf("node-%d", i)), Runtime: o.Runtime,
-			NodeIP: "127.0.0.1",
+			NodeIP: "127.0.0.1", StopContainersOnExit: true,
 		}
 		if i == 1 {
 			ao.Labels = []string{controlPlaneLabel + "="}
