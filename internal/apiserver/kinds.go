@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -140,6 +141,32 @@ func kinds() []*kind {
 			newList:       func() runtime.Object { return &appsv1.ControllerRevisionList{} },
 			prepareCreate: noStatusCreate, validate: controllerRevisionValidate,
 			prepareUpdate: noStatusUpdate, validateUpdate: controllerRevisionValidateUpdate,
+		},
+		{
+			gvk: corev1.SchemeGroupVersion.WithKind("ServiceAccount"), plural: "serviceaccounts", singular: "serviceaccount",
+			namespaced: true, shortNames: []string{"sa"}, storage: "serviceaccounts",
+			newObj:  func() runtime.Object { return &corev1.ServiceAccount{} },
+			newList: func() runtime.Object { return &corev1.ServiceAccountList{} },
+			prepareCreate: noStatusCreate, validate: metaValidate(apivalidation.NameIsDNSSubdomain),
+			prepareUpdate: noStatusUpdate, validateUpdate: metaValidateUpdate,
+		},
+		{
+			gvk: corev1.SchemeGroupVersion.WithKind("ConfigMap"), plural: "configmaps", singular: "configmap",
+			namespaced: true, shortNames: []string{"cm"}, storage: "configmaps",
+			newObj:  func() runtime.Object { return &corev1.ConfigMap{} },
+			newList: func() runtime.Object { return &corev1.ConfigMapList{} },
+			prepareCreate: noStatusCreate, validate: metaValidate(apivalidation.NameIsDNSSubdomain),
+			prepareUpdate: noStatusUpdate, validateUpdate: metaValidateUpdate,
+		},
+		{
+			gvk: corev1.SchemeGroupVersion.WithKind("Service"), plural: "services", singular: "service",
+			namespaced: true, shortNames: []string{"svc"}, categories: []string{"all"}, storage: "services",
+			subresources: []string{"status"},
+			newObj:       func() runtime.Object { return &corev1.Service{} },
+			newList:      func() runtime.Object { return &corev1.ServiceList{} },
+			prepareCreate: servicePrepareCreate, validate: metaValidate(apivalidation.NameIsDNS1035Label),
+			prepareUpdate: servicePrepareUpdate, validateUpdate: metaValidateUpdate,
+			prepareStatus: servicePrepareStatus, validateStatus: metaValidateUpdate,
 		},
 		{
 			gvk: coordinationv1.SchemeGroupVersion.WithKind("Lease"), plural: "leases", singular: "lease",

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -115,6 +116,18 @@ func (s *Server) Start(ctx context.Context) error {
 		if _, err := s.create(ctx, ns, "", obj, false); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
+	}
+	// The "kubernetes" Service every cluster has, naming the API server.
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: "10.96.0.1", ClusterIPs: []string{"10.96.0.1"}, IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(6443)}},
+		},
+	}
+	if _, err := s.create(ctx, s.kindFor("", "v1", "services"), metav1.NamespaceDefault, svc, false); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create the kubernetes service: %w", err)
 	}
 	return nil
 }

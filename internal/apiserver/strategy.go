@@ -10,6 +10,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -363,4 +364,49 @@ func keepMetaExceptLabelsAndAnnotations(obj, old runtime.Object) {
 	}
 	n.SetAnnotations(annotations)
 	n.SetResourceVersion(rv)
+}
+
+// --- serviceaccounts, configmaps, services: stored as given, with
+// metadata validation (everynode serves them for clients that expect them;
+// it runs no service proxy).
+
+func metaValidate(nameFn apivalidation.ValidateNameFunc) func(obj runtime.Object) field.ErrorList {
+	return func(obj runtime.Object) field.ErrorList {
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return field.ErrorList{field.InternalError(field.NewPath("metadata"), err)}
+		}
+		return apivalidation.ValidateObjectMeta(metaOf(acc), true, nameFn, field.NewPath("metadata"))
+	}
+}
+
+func metaValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	n, _ := meta.Accessor(obj)
+	o, _ := meta.Accessor(old)
+	return apivalidation.ValidateObjectMetaUpdate(metaOf(n), metaOf(o), field.NewPath("metadata"))
+}
+
+func servicePrepareCreate(obj runtime.Object) {
+	svc := obj.(*corev1.Service)
+	svc.Status = corev1.ServiceStatus{}
+	if svc.Spec.Type == "" {
+		svc.Spec.Type = corev1.ServiceTypeClusterIP
+	}
+	if svc.Spec.SessionAffinity == "" {
+		svc.Spec.SessionAffinity = corev1.ServiceAffinityNone
+	}
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Protocol == "" {
+			svc.Spec.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+}
+
+func servicePrepareUpdate(obj, old runtime.Object) {
+	obj.(*corev1.Service).Status = old.(*corev1.Service).Status
+}
+
+func servicePrepareStatus(obj, old runtime.Object) {
+	s, o := obj.(*corev1.Service), old.(*corev1.Service)
+	s.Spec = o.Spec
 }
