@@ -288,7 +288,34 @@ func goldenNamespaces() []runtime.Object {
 
 func goldenDefault() []runtime.Object {
 	return []runtime.Object{
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: "default", CreationTimestamp: metav1.NewTime(time.Date(2025, 12, 31, 23, 0, 0, 0, time.FixedZone("CET", 3600)))}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "no-creation-time"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "token", Namespace: "default", CreationTimestamp: metav1.NewTime(time.Date(2025, 12, 31, 23, 0, 0, 0, time.FixedZone("CET", 3600)))}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "no-creation-time"}},
+	}
+}
+
+func goldenServices() []runtime.Object {
+	created := metav1.NewTime(now.Add(-48 * time.Hour))
+	return []runtime.Object{
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default", CreationTimestamp: created},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.1",
+				Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP}}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", CreationTimestamp: created},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIP: "10.96.3.4", Selector: map[string]string{"app": "web"},
+				Ports: []corev1.ServicePort{{Port: 80, NodePort: 30080, Protocol: corev1.ProtocolTCP}, {Port: 53, Protocol: corev1.ProtocolUDP}}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "lb", Namespace: "default", CreationTimestamp: created},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIP: "None"}},
+	}
+}
+
+func goldenServiceAccounts() []runtime.Object {
+	return []runtime.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default", CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))}},
+	}
+}
+
+func goldenConfigMaps() []runtime.Object {
+	return []runtime.Object{
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: "default", CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))},
+			Data: map[string]string{"ca.crt": "-----BEGIN CERTIFICATE-----"}},
 	}
 }

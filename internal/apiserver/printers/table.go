@@ -52,6 +52,12 @@ func printerFor(gk schema.GroupKind) printer {
 		return printer{controllerRevisionColumns, controllerRevisionRow}
 	case schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}:
 		return printer{leaseColumns, leaseRow}
+	case schema.GroupKind{Group: "", Kind: "Service"}:
+		return printer{serviceColumns, serviceRow}
+	case schema.GroupKind{Group: "", Kind: "ServiceAccount"}:
+		return printer{serviceAccountColumns, serviceAccountRow}
+	case schema.GroupKind{Group: "", Kind: "ConfigMap"}:
+		return printer{configMapColumns, configMapRow}
 	}
 	return printer{defaultColumns, defaultRow}
 }

@@ -33,7 +33,8 @@ var (
 	daemonSetGK  = schema.GroupKind{Group: "apps", Kind: "DaemonSet"}
 	revisionGK   = schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}
 	leaseGK      = schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}
-	configMapGK  = schema.GroupKind{Kind: "ConfigMap"}
+	// Secrets have no printer of their own: the default convertor applies.
+	defaultGK    = schema.GroupKind{Kind: "Secret"}
 	goldenTables = []struct {
 		name string
 		gk   schema.GroupKind
@@ -46,7 +47,10 @@ var (
 		{"daemonsets", daemonSetGK, goldenDaemonSets},
 		{"controllerrevisions", revisionGK, goldenControllerRevisions},
 		{"leases", leaseGK, goldenLeases},
-		{"default-configmaps", configMapGK, goldenDefault},
+		{"default-secrets", defaultGK, goldenDefault},
+		{"services", schema.GroupKind{Kind: "Service"}, goldenServices},
+		{"serviceaccounts", schema.GroupKind{Kind: "ServiceAccount"}, goldenServiceAccounts},
+		{"configmaps", schema.GroupKind{Kind: "ConfigMap"}, goldenConfigMaps},
 	}
 )
 
@@ -148,7 +152,7 @@ func TestColumns(t *testing.T) {
 		{daemonSetGK, []col{{"Name", 0}, {"Desired", 0}, {"Current", 0}, {"Ready", 0}, {"Up-to-date", 0}, {"Available", 0}, {"Node Selector", 0}, {"Age", 0}, {"Containers", 1}, {"Images", 1}, {"Selector", 1}}},
 		{revisionGK, []col{{"Name", 0}, {"Controller", 0}, {"Revision", 0}, {"Age", 0}}},
 		{leaseGK, []col{{"Name", 0}, {"Holder", 0}, {"Age", 0}}},
-		{configMapGK, []col{{"Name", 0}, {"Created At", 0}}},
+		{defaultGK, []col{{"Name", 0}, {"Created At", 0}}},
 		{schema.GroupKind{Group: "apps", Kind: "Deployment"}, []col{{"Name", 0}, {"Created At", 0}}},
 	}
 	for _, tc := range cases {
@@ -419,7 +423,7 @@ func TestRowsErrors(t *testing.T) {
 		{"pod given for revision", revisionGK, &corev1.Pod{}},
 		{"pod given for lease", leaseGK, &corev1.Pod{}},
 		{"pod given for namespace", namespaceGK, &corev1.Pod{}},
-		{"object without metadata for default", configMapGK, &metav1.Status{}},
+		{"object without metadata for default", defaultGK, &metav1.Status{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
