@@ -25,14 +25,14 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
-	podGK        = schema.GroupKind{Kind: "Pod"}
-	nodeGK       = schema.GroupKind{Kind: "Node"}
-	eventGK      = schema.GroupKind{Kind: "Event"}
-	eventsGK     = schema.GroupKind{Group: "events.k8s.io", Kind: "Event"}
-	namespaceGK  = schema.GroupKind{Kind: "Namespace"}
-	daemonSetGK  = schema.GroupKind{Group: "apps", Kind: "DaemonSet"}
-	revisionGK   = schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}
-	leaseGK      = schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}
+	podGK       = schema.GroupKind{Kind: "Pod"}
+	nodeGK      = schema.GroupKind{Kind: "Node"}
+	eventGK     = schema.GroupKind{Kind: "Event"}
+	eventsGK    = schema.GroupKind{Group: "events.k8s.io", Kind: "Event"}
+	namespaceGK = schema.GroupKind{Kind: "Namespace"}
+	daemonSetGK = schema.GroupKind{Group: "apps", Kind: "DaemonSet"}
+	revisionGK  = schema.GroupKind{Group: "apps", Kind: "ControllerRevision"}
+	leaseGK     = schema.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}
 	// Secrets have no printer of their own: the default convertor applies.
 	defaultGK    = schema.GroupKind{Kind: "Secret"}
 	goldenTables = []struct {
