@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/everynode/everynode/internal/etcd"
@@ -285,5 +286,29 @@ func TestWatchResumesFromRevisionAndExpires(t *testing.T) {
 	}
 	if _, err := pods.Watch(ctx, WatchOptions{From: from}); !errors.Is(err, ErrExpired) {
 		t.Fatalf("watch from evicted revision: got %v, want ErrExpired", err)
+	}
+}
+
+func TestCompactorKeepsOneIntervalOfHistory(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, pods := newTestStore(t, t.TempDir())
+	first, err := pods.Create(ctx, pods.Key("ns", "a"), pod("ns", "a", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.RunCompactor(ctx, 20*time.Millisecond)
+	// Keep writing so revisions move on; the first one is compacted away.
+	i := 0
+	err = wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		i++
+		if _, err := pods.Create(ctx, pods.Key("ns", fmt.Sprint("b", i)), pod("ns", fmt.Sprint("b", i), "")); err != nil {
+			return false, err
+		}
+		_, err := pods.List(ctx, ListOptions{Revision: rvOf(t, first), Exact: true})
+		return errors.Is(err, ErrExpired), nil
+	})
+	if err != nil {
+		t.Fatalf("revision %d still readable: %v", rvOf(t, first), err)
 	}
 }
