@@ -174,3 +174,28 @@ func applyPlan(s *Snapshot, p Plan, shape func(*corev1.Pod)) []*corev1.Pod {
 	}
 	return out
 }
+
+// TestSelectorChangeDeletesAtOnce is T8#14 (R37, R38c): when the template's
+// nodeSelector stops matching a node, manage deletes that node's pod right
+// away, under either strategy, before any rolling step.
+func TestSelectorChangeDeletesAtOnce(t *testing.T) {
+	ns := []*corev1.Node{mkNode("n1", label("disk", "ssd")), mkNode("n2", label("disk", "ssd")), mkNode("n3")}
+	selectSSD := func(d *appsv1.DaemonSet) { d.Spec.Template.Spec.NodeSelector = map[string]string{"disk": "ssd"} }
+	for _, tc := range []struct {
+		name string
+		ds   *appsv1.DaemonSet
+	}{
+		{"T8#14 RollingUpdate", mkDS(selectSSD)},
+		{"T8#14 OnDelete", mkDS(selectSSD, onDelete)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := hash("hA")
+			s := snap(tc.ds, ns, mkPod("a1", "n1", old, ready), mkPod("a2", "n2", old, ready), mkPod("a3", "n3", old, ready))
+			got := planManage(s)
+			want := Plan{Deletes: []Delete{{"a3", "n3", ReasonShouldNotRun}}}
+			if diff := cmp.Diff(want.Deletes, got.Deletes); diff != "" || len(got.Creates) > 0 {
+				t.Errorf("planManage (-want +got):\n%s\ncreates: %v", diff, got.Creates)
+			}
+		})
+	}
+}
