@@ -420,7 +420,6 @@ func (s *Server) update(ctx context.Context, req request, dry bool, next func(cu
 		acc.SetGeneration(oldAcc.GetGeneration())
 		acc.SetSelfLink("")
 		defaultObject(obj)
-		var errs []error
 		switch req.sub {
 		case "":
 			if k.prepareUpdate != nil {
@@ -444,10 +443,7 @@ func (s *Server) update(ctx context.Context, req request, dry bool, next func(cu
 				return nil, apierrors.NewInvalid(k.gvk.GroupKind(), req.name, fe)
 			}
 		default:
-			errs = append(errs, fmt.Errorf("unknown subresource %q", req.sub))
-		}
-		if len(errs) > 0 {
-			return nil, apierrors.NewBadRequest(errs[0].Error())
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("unknown subresource %q", req.sub))
 		}
 		if err := admitNode(ctx, k, "update", req.sub, req.name, obj, old); err != nil {
 			return nil, err
