@@ -16,6 +16,7 @@ import (
 type entry struct {
 	key    string
 	ns     string
+	name   string
 	obj    runtime.Object
 	labels labels.Set
 	fields fields.Set
@@ -44,18 +45,49 @@ type cache struct {
 	size    int
 	oldest  int64 // history is complete for revisions > oldest
 
-	watchers  map[*Watcher]struct{}            // not indexed
-	byWatcher map[string]map[*Watcher]struct{} // indexed by IndexField value
+	watchers map[*Watcher]struct{} // not indexed
+	// Watchers that select one IndexField value, or one object name, see
+	// only the changes of their value or name.
+	byField watcherSet
+	byName  watcherSet
+}
+
+// watcherSet holds watchers by the value they select.
+type watcherSet map[string]map[*Watcher]struct{}
+
+func (s watcherSet) add(key string, w *Watcher) {
+	set := s[key]
+	if set == nil {
+		set = map[*Watcher]struct{}{}
+		s[key] = set
+	}
+	set[w] = struct{}{}
+}
+
+func (s watcherSet) remove(key string, w *Watcher) {
+	if set := s[key]; set != nil {
+		delete(set, w)
+		if len(set) == 0 {
+			delete(s, key)
+		}
+	}
+}
+
+func (s watcherSet) offer(key string, ch *change) {
+	for w := range s[key] {
+		w.offer(ch)
+	}
 }
 
 func newCache(r *Resource) *cache {
 	return &cache{
-		r:         r,
-		objs:      map[string]*entry{},
-		byIndex:   map[string]map[string]*entry{},
-		history:   make([]*change, r.cfg.HistoryLength),
-		watchers:  map[*Watcher]struct{}{},
-		byWatcher: map[string]map[*Watcher]struct{}{},
+		r:        r,
+		objs:     map[string]*entry{},
+		byIndex:  map[string]map[string]*entry{},
+		history:  make([]*change, r.cfg.HistoryLength),
+		watchers: map[*Watcher]struct{}{},
+		byField:  watcherSet{},
+		byName:   watcherSet{},
 	}
 }
 
@@ -73,7 +105,7 @@ func (r *Resource) newEntry(key string, obj runtime.Object) (*entry, error) {
 			f[k] = v
 		}
 	}
-	e := &entry{key: key, ns: acc.GetNamespace(), obj: obj, labels: acc.GetLabels(), fields: f}
+	e := &entry{key: key, ns: acc.GetNamespace(), name: acc.GetName(), obj: obj, labels: acc.GetLabels(), fields: f}
 	if r.cfg.IndexField != "" {
 		e.index = f[r.cfg.IndexField]
 	}
@@ -96,13 +128,15 @@ func (c *cache) reset(rev int64, entries []*entry) {
 	for w := range c.watchers {
 		w.closeLocked()
 	}
-	for _, set := range c.byWatcher {
-		for w := range set {
-			w.closeLocked()
+	for _, set := range []watcherSet{c.byField, c.byName} {
+		for _, ws := range set {
+			for w := range ws {
+				w.closeLocked()
+			}
 		}
 	}
 	c.watchers = map[*Watcher]struct{}{}
-	c.byWatcher = map[string]map[*Watcher]struct{}{}
+	c.byField, c.byName = watcherSet{}, watcherSet{}
 }
 
 func (c *cache) put(e *entry) {
@@ -175,18 +209,19 @@ func (c *cache) dispatch(ch *change) {
 	for w := range c.watchers {
 		w.offer(ch)
 	}
+	e := ch.cur
+	if e == nil {
+		e = ch.prev
+	}
+	c.byName.offer(e.name, ch)
 	if c.r.cfg.IndexField == "" {
 		return
 	}
 	if ch.cur != nil {
-		for w := range c.byWatcher[ch.cur.index] {
-			w.offer(ch)
-		}
+		c.byField.offer(ch.cur.index, ch)
 	}
 	if ch.prev != nil && (ch.cur == nil || ch.prev.index != ch.cur.index) {
-		for w := range c.byWatcher[ch.prev.index] {
-			w.offer(ch)
-		}
+		c.byField.offer(ch.prev.index, ch)
 	}
 }
 
@@ -196,21 +231,33 @@ func (c *cache) list(f filter) ([]*entry, int64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []*entry
-	if v, ok := c.indexValue(f); ok {
-		for _, e := range c.byIndex[v] {
-			if f.matches(e) {
-				out = append(out, e)
-			}
+	c.candidates(f, func(e *entry) {
+		if f.matches(e) {
+			out = append(out, e)
 		}
-	} else {
-		for _, e := range c.objs {
-			if f.matches(e) {
-				out = append(out, e)
-			}
-		}
-	}
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out, c.rev
+}
+
+// candidates calls fn for every entry f may match, using the field index
+// or a direct key lookup instead of a full scan where it can.
+func (c *cache) candidates(f filter, fn func(*entry)) {
+	if v, ok := c.indexValue(f); ok {
+		for _, e := range c.byIndex[v] {
+			fn(e)
+		}
+		return
+	}
+	if name, ok := f.field.RequiresExactMatch("metadata.name"); ok && (!c.r.cfg.Namespaced || f.namespace != "") {
+		if e := c.objs[c.r.Key(f.namespace, name)]; e != nil {
+			fn(e)
+		}
+		return
+	}
+	for _, e := range c.objs {
+		fn(e)
+	}
 }
 
 // get returns the cached object under key.

@@ -312,3 +312,37 @@ func TestCompactorKeepsOneIntervalOfHistory(t *testing.T) {
 		t.Fatalf("revision %d still readable: %v", rvOf(t, first), err)
 	}
 }
+
+func TestWatchByNameSeesOnlyThatObject(t *testing.T) {
+	ctx := context.Background()
+	_, pods := newTestStore(t, t.TempDir())
+	if _, err := pods.Create(ctx, pods.Key("ns", "mine"), pod("ns", "mine", "")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(ctx, WatchOptions{Namespace: "ns", Field: fields.OneTermEqualSelector("metadata.name", "mine"), Initial: true, Fresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if len(w.Initial()) != 1 || w.Initial()[0].Object.(*corev1.Pod).Name != "mine" {
+		t.Fatalf("initial events %v, want ADDED mine", w.Initial())
+	}
+	for _, name := range []string{"other", "mine2"} {
+		if _, err := pods.Create(ctx, pods.Key("ns", name), pod("ns", name, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pods.Update(ctx, pods.Key("ns", "mine"), func(cur runtime.Object) (runtime.Object, error) {
+		cur.(*corev1.Pod).Labels["x"] = "y"
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, w); ev.Type != watch.Modified || ev.Object.(*corev1.Pod).Name != "mine" {
+		t.Fatalf("got %s %s, want MODIFIED mine", ev.Type, ev.Object.(*corev1.Pod).Name)
+	}
+	res, err := pods.List(ctx, ListOptions{Namespace: "ns", Field: fields.OneTermEqualSelector("metadata.name", "mine2")})
+	if err != nil || len(res.Items) != 1 || res.Items[0].(*corev1.Pod).Name != "mine2" {
+		t.Fatalf("list by name: %v %v", names(res.Items), err)
+	}
+}

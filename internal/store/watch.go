@@ -34,10 +34,12 @@ type WatchOptions struct {
 
 // Watcher is one client's watch on a resource.
 type Watcher struct {
-	c       *cache
-	f       filter
-	index   string
-	indexed bool
+	c *cache
+	f filter
+	// set is the index the watcher is registered in under key (nil: it
+	// sees every change).
+	set watcherSet
+	key string
 
 	initial    []Event
 	initialRev int64
@@ -63,9 +65,13 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (*Watcher, erro
 	f := newFilter(opts.Namespace, opts.Label, opts.Field)
 	c := r.cache
 	w := &Watcher{c: c, f: f}
-	w.index, w.indexed = c.indexValue(f)
+	if v, ok := c.indexValue(f); ok {
+		w.set, w.key = c.byField, v
+	} else if name, ok := f.field.RequiresExactMatch("metadata.name"); ok {
+		w.set, w.key = c.byName, name
+	}
 	size := watchBuffer
-	if w.indexed {
+	if w.set != nil {
 		size = indexedWatchBuffer
 	}
 	w.ch = make(chan Event, size)
@@ -74,15 +80,11 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (*Watcher, erro
 	defer c.mu.Unlock()
 	switch {
 	case opts.Initial:
-		var src map[string]*entry = c.objs
-		if w.indexed {
-			src = c.byIndex[w.index]
-		}
-		for _, e := range src {
+		c.candidates(f, func(e *entry) {
 			if f.matches(e) {
 				w.initial = append(w.initial, Event{Type: watch.Added, Object: e.obj})
 			}
-		}
+		})
 	case opts.From > 0:
 		if opts.From < c.oldest {
 			// Upstream names the revision just before the oldest it holds.
@@ -104,13 +106,8 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (*Watcher, erro
 		}
 	}
 	w.initialRev = c.rev
-	if w.indexed {
-		set := c.byWatcher[w.index]
-		if set == nil {
-			set = map[*Watcher]struct{}{}
-			c.byWatcher[w.index] = set
-		}
-		set[w] = struct{}{}
+	if w.set != nil {
+		w.set.add(w.key, w)
 	} else {
 		c.watchers[w] = struct{}{}
 	}
@@ -170,13 +167,8 @@ func (w *Watcher) closeLocked() {
 	}
 	w.closed = true
 	close(w.ch)
-	if w.indexed {
-		if set := w.c.byWatcher[w.index]; set != nil {
-			delete(set, w)
-			if len(set) == 0 {
-				delete(w.c.byWatcher, w.index)
-			}
-		}
+	if w.set != nil {
+		w.set.remove(w.key, w)
 	} else {
 		delete(w.c.watchers, w)
 	}
