@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -272,7 +273,8 @@ func (a *Agent) processNext(ctx context.Context) bool {
 	requeue, err := a.syncPod(ctx, key)
 	switch {
 	case err != nil:
-		if ctx.Err() == nil {
+		// A conflict only means the cache lagged a write; the retry sees it.
+		if ctx.Err() == nil && !apierrors.IsConflict(err) {
 			klogError(ctx, err, "sync pod", "pod", key)
 		}
 		a.queue.AddRateLimited(key)
