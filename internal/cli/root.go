@@ -45,7 +45,7 @@ func newRoot(streams IO) *cobra.Command {
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	root.PersistentFlags().AddGoFlag(klogFlags.Lookup("v"))
-	root.AddCommand(newServerCommand(streams), newKubectlCommand(), newVersionCommand(streams), newTokenCommand(streams), newAgentCommand(streams), newShimCommand(), newUpCommand(streams), newExplainCommand(streams))
+	root.AddCommand(newServerCommand(streams), newKubectlCommand(), newVersionCommand(streams), newTokenCommand(streams), newAgentCommand(streams), newShimCommand(), newUpCommand(streams, klogFlags), newExplainCommand(streams), newSimCommand(streams))
 	return root
 }
 

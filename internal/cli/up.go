@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,13 +33,17 @@ const (
 	controlPlaneTaint = controlPlaneLabel + ":NoSchedule"
 )
 
-func newUpCommand(streams IO) *cobra.Command {
+func newUpCommand(streams IO, klogFlags *flag.FlagSet) *cobra.Command {
 	o := upOptions{Nodes: 3, DataDir: defaultDataDir(), Runtime: "process", Listen: "127.0.0.1:6443"}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a whole local cluster: the server and N nodes, in one command (Ctrl-C stops it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The components' logs go to a file; the terminal shows progress.
+			if err := klogFlags.Set("stderrthreshold", "FATAL"); err != nil {
+				return err
+			}
 			return runUp(cmd.Context(), o, streams)
 		},
 	}
@@ -57,7 +62,6 @@ func runUp(ctx context.Context, o upOptions, streams IO) error {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return err
 	}
-	// The components' logs go to a file; the terminal shows progress.
 	logPath := filepath.Join(o.DataDir, "everynode.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -112,12 +116,14 @@ func runUp(ctx context.Context, o upOptions, streams IO) error {
 		fmt.Fprintf(out, "  ✓ %d node(s) Ready (%.1fs)\n\n", o.Nodes, time.Since(start).Seconds())
 		printNodes(gctx, client, out)
 		fmt.Fprintf(out, `
-The cluster is up. In another terminal:
+The cluster is up. In another terminal (everynode is this binary; from a
+clone: go build -o everynode ./cmd/everynode and use ./everynode):
 
   export KUBECONFIG=%[1]s
   everynode kubectl get nodes                # or your own kubectl
-  everynode kubectl apply -f examples/       # DaemonSets from the examples
+  everynode kubectl apply -f examples/all-nodes.yaml
   everynode kubectl get ds,pods -A -o wide
+  everynode explain ds/everywhere
 
 Ctrl-C stops the cluster; 'everynode up' again brings the same cluster back.
 `, si.Kubeconfig)
