@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/placement"
 )
 
 // Name is the scheduler name this controller serves; pods with an empty
@@ -58,6 +60,7 @@ type Controller struct {
 	retry    time.Duration
 
 	pods   corelisters.PodLister
+	byNode cache.Indexer // pods by spec.nodeName
 	nodes  corelisters.NodeLister
 	synced []cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
@@ -94,6 +97,7 @@ func New(cfg Config) (*Controller, error) {
 		clock:    cfg.Clock,
 		retry:    cfg.RetryInterval,
 		pods:     podInformer.Lister(),
+		byNode:   podInformer.Informer().GetIndexer(),
 		nodes:    nodeInformer.Lister(),
 		synced:   []cache.InformerSynced{podInformer.Informer().HasSynced, nodeInformer.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -101,6 +105,14 @@ func New(cfg Config) (*Controller, error) {
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "scheduler"}),
 		assumed:   map[types.UID]*corev1.Pod{},
 		nominated: map[types.UID]string{},
+	}
+	if err := podInformer.Informer().AddIndexers(cache.Indexers{nodeNameIndex: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+			return []string{p.Spec.NodeName}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("add pod index: %w", err)
 	}
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.addPod,
@@ -265,6 +277,44 @@ func (c *Controller) updateNode(oldObj, newObj any) {
 	}
 }
 
+// nodeNameIndex indexes the pod cache by spec.nodeName.
+const nodeNameIndex = "scheduler.everynode.io/nodeName"
+
+// pinnedSnapshot is the Cluster of the single node a pod is pinned to (by
+// required node affinity on metadata.name, as the DaemonSet controller pins
+// its pods), when no preemption is in flight; ok is false otherwise, and the
+// caller takes a full snapshot (which also words a failure's message over
+// all nodes, as upstream does). c.mu is held.
+func (c *Controller) pinnedSnapshot(pod *corev1.Pod) (Cluster, bool) {
+	target, ok := placement.TargetNode(pod)
+	if !ok || len(c.nominated) > 0 || pod.Status.NominatedNodeName != "" {
+		return Cluster{}, false
+	}
+	node, err := c.nodes.Get(target)
+	if err != nil {
+		return Cluster{}, false
+	}
+	objs, err := c.byNode.ByIndex(nodeNameIndex, target)
+	if err != nil {
+		return Cluster{}, false
+	}
+	cl := Cluster{Nodes: []*corev1.Node{node}, PodsByNode: map[string][]*corev1.Pod{}, NominatedByNode: map[string][]*corev1.Pod{}}
+	seen := map[types.UID]bool{}
+	for _, o := range objs {
+		p := o.(*corev1.Pod)
+		seen[p.UID] = true
+		if !terminal(p) {
+			cl.PodsByNode[target] = append(cl.PodsByNode[target], p)
+		}
+	}
+	for uid, a := range c.assumed {
+		if a.Spec.NodeName == target && !seen[uid] {
+			cl.PodsByNode[target] = append(cl.PodsByNode[target], a)
+		}
+	}
+	return cl, true
+}
+
 // snapshot builds the Cluster from the caches plus what we did that the
 // caches may not show yet. Called with c.mu held.
 func (c *Controller) snapshot() (Cluster, error) {
@@ -340,6 +390,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	pod := cached.DeepCopy()
 	if n, ok := c.nominated[pod.UID]; ok {
 		pod.Status.NominatedNodeName = n
+	}
+	// A daemon pod is pinned to one node: when that node fits, looking at
+	// it alone gives the same answer at O(its pods) instead of O(cluster).
+	if cl, ok := c.pinnedSnapshot(pod); ok {
+		if node, fitErr := Schedule(pod, cl); fitErr == nil {
+			return c.bind(ctx, pod, node)
+		}
 	}
 	cl, err := c.snapshot()
 	if err != nil {
