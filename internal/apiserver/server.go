@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -185,6 +186,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
 
+	if strings.HasPrefix(path, "/debug/pprof") {
+		// Profiling, as kube-apiserver's --profiling: administrators only.
+		if u, ok := userFrom(r.Context()); ok && !u.IsAdmin() {
+			s.writeError(w, r, apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("User %q cannot get path %q", u.Name, path)))
+			return
+		}
+		servePprof(w, r)
+		return
+	}
 	if strings.HasPrefix(path, "/openapi/") {
 		if s.authorize(w, r, auth.Attributes{NonResourcePath: path}) {
 			s.openapi.ServeHTTP(w, r)
@@ -392,4 +402,19 @@ func admitNode(ctx context.Context, k *kind, op, sub, name string, obj, old runt
 		return apierrors.NewForbidden(k.groupResource(), name, errors.New(msg))
 	}
 	return nil
+}
+
+func servePprof(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, "/debug/pprof/") {
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	default:
+		pprof.Index(w, r)
+	}
 }

@@ -21,7 +21,13 @@ func NodeMatchesPod(pod *corev1.Pod, node *corev1.Node) (ok bool, reason Reason,
 // matchNode lets component-helpers decide, so that our answer is the
 // scheduler's answer, and only explains a "no" itself.
 func matchNode(nodeSelector map[string]string, affinity *corev1.Affinity, node *corev1.Node) (bool, Reason, string) {
-	if ok, _ := nodeaffinity.NewRequiredNodeAffinity(nodeSelector, affinity).Match(node); ok {
+	return matchWith(nodeaffinity.NewRequiredNodeAffinity(nodeSelector, affinity), nodeSelector, affinity, node)
+}
+
+// matchWith is matchNode with the parsed affinity of nodeSelector and
+// affinity given.
+func matchWith(required nodeaffinity.RequiredNodeAffinity, nodeSelector map[string]string, affinity *corev1.Affinity, node *corev1.Node) (bool, Reason, string) {
+	if ok, _ := required.Match(node); ok {
 		return true, "", ""
 	}
 	if msg := explainNodeSelector(nodeSelector, node.Labels); msg != "" {

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 )
 
 // Reason says, in one word, why a pod should not run on a node. Reasons
@@ -52,17 +53,42 @@ type Decision struct {
 // tolerationSeconds are ignored (R23, R6). Both arguments must be non-nil;
 // neither is modified.
 func Decide(node *corev1.Node, ds *appsv1.DaemonSet) Decision {
+	return NewDecider(ds).Decide(node)
+}
+
+// Decider decides for one DaemonSet over many nodes: what depends only on
+// the DaemonSet (its pods' tolerations, its parsed node affinity) is
+// computed once, so a sync over N nodes does not redo it N times.
+type Decider struct {
+	spec        *corev1.PodSpec
+	tolerations []corev1.Toleration
+	affinity    nodeaffinity.RequiredNodeAffinity
+}
+
+// NewDecider prepares decisions for ds, which must not change while the
+// Decider is in use.
+func NewDecider(ds *appsv1.DaemonSet) *Decider {
 	spec := &ds.Spec.Template.Spec
+	return &Decider{
+		spec:        spec,
+		tolerations: DaemonPodTolerations(*spec),
+		affinity:    nodeaffinity.NewRequiredNodeAffinity(spec.NodeSelector, spec.Affinity),
+	}
+}
+
+// Decide is Decide(node, ds) for the Decider's DaemonSet.
+func (d *Decider) Decide(node *corev1.Node) Decision {
+	spec := d.spec
 	if spec.NodeName != "" && spec.NodeName != node.Name {
 		return Decision{
 			Reason:  ReasonNodeNameMismatch,
 			Message: fmt.Sprintf("pod template sets spec.nodeName %q, this node is %q", spec.NodeName, node.Name),
 		}
 	}
-	if ok, reason, msg := matchNode(spec.NodeSelector, spec.Affinity, node); !ok {
+	if ok, reason, msg := matchWith(d.affinity, spec.NodeSelector, spec.Affinity, node); !ok {
 		return Decision{Reason: reason, Message: msg}
 	}
-	if ok, reason, msg := taintsFit(node.Spec.Taints, DaemonPodTolerations(*spec)); !ok {
+	if ok, reason, msg := taintsFit(node.Spec.Taints, d.tolerations); !ok {
 		// An untolerated NoSchedule taint only stops new pods; an untolerated
 		// NoExecute taint also removes the running one (R35).
 		return Decision{ShouldContinueRunning: reason != ReasonUntoleratedNoExecute, Reason: reason, Message: msg}

@@ -33,6 +33,10 @@ type Snapshot struct {
 	Now  time.Time
 	// Backoff holds the failed-pod backoff state per node name (R94).
 	Backoff map[string]BackoffEntry
+
+	// decided memoizes decisions: manage, rolling update and status of one
+	// sync all need them; a snapshot does not change once taken.
+	decided map[string]placement.Decision
 }
 
 // BackoffEntry is the failed-pod deletion backoff of one (DaemonSet, node).
@@ -43,10 +47,15 @@ type BackoffEntry struct {
 
 // decisions evaluates placement for every node of the snapshot.
 func (s *Snapshot) decisions() map[string]placement.Decision {
+	if s.decided != nil {
+		return s.decided
+	}
+	d := placement.NewDecider(s.DS)
 	out := make(map[string]placement.Decision, len(s.Nodes))
 	for _, n := range s.Nodes {
-		out[n.Name] = placement.Decide(n, s.DS)
+		out[n.Name] = d.Decide(n)
 	}
+	s.decided = out
 	return out
 }
 
