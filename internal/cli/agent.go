@@ -35,8 +35,11 @@ type agentOptions struct {
 	Labels     []string
 	Taints     []string
 	Runtime    string
-	DataDir    string
-	LogPort    int
+	// FakeUnpullableImages are glob patterns of images the fake runtime
+	// cannot pull (their containers wait in ErrImagePull/ImagePullBackOff).
+	FakeUnpullableImages []string
+	DataDir              string
+	LogPort              int
 	// Heartbeat timing, named as the kubelet's flags.
 	StatusUpdateFrequency time.Duration
 	LeaseDurationSeconds  int
@@ -64,6 +67,7 @@ func newAgentCommand(streams IO) *cobra.Command {
 	f.StringSliceVar(&o.Labels, "node-labels", nil, "labels to add when registering the node, key=value,...")
 	f.StringSliceVar(&o.Taints, "register-with-taints", nil, "taints the node registers with, key=value:Effect,...")
 	f.StringVar(&o.Runtime, "runtime", o.Runtime, "how pods run: process (host processes) or fake (nothing runs; for simulation)")
+	f.StringSliceVar(&o.FakeUnpullableImages, "fake-unpullable-images", nil, "with --runtime fake: glob patterns (path.Match syntax, e.g. '*:non-existent') of images that fail to pull, as on a real node where they do not exist")
 	f.StringVar(&o.DataDir, "data-dir", "", "agent state (credential, containers) (default ~/.everynode/agents/<node-name>)")
 	f.IntVar(&o.LogPort, "log-port", 0, "port of the logs endpoint the server proxies `kubectl logs` to (0: any free port)")
 	f.DurationVar(&o.StatusUpdateFrequency, "node-status-update-frequency", 10*time.Second, "how often the node's status is computed")
@@ -189,7 +193,11 @@ func newRunner(o agentOptions) (runner.Runner, string, error) {
 	case "fake":
 		// Pods become Running at once and run nothing; the state lives as
 		// long as this process.
-		return fake.New(fake.Config{State: fake.NewState(), Clock: clock.RealClock{}}), "fake", nil
+		pullable, err := fake.UnpullableImages(o.FakeUnpullableImages)
+		if err != nil {
+			return nil, "", fmt.Errorf("--fake-unpullable-images: %w", err)
+		}
+		return fake.New(fake.Config{State: fake.NewState(), Clock: clock.RealClock{}, PullableImages: pullable}), "fake", nil
 	}
 	return nil, "", fmt.Errorf("unknown --runtime %q: want process or fake", o.Runtime)
 }

@@ -26,7 +26,9 @@ import (
 	"github.com/everynode/everynode/internal/controller/namespace"
 	"github.com/everynode/everynode/internal/controller/nodelifecycle"
 	"github.com/everynode/everynode/internal/controller/podgc"
+	"github.com/everynode/everynode/internal/controller/rootcacert"
 	"github.com/everynode/everynode/internal/controller/scheduler"
+	"github.com/everynode/everynode/internal/controller/serviceaccount"
 	"github.com/everynode/everynode/internal/controller/tainteviction"
 )
 
@@ -176,6 +178,20 @@ func controllerSpecs(o controllerOptions) []controllerSpec {
 				return nil, err
 			}
 			return func(ctx context.Context) error { return c.Run(ctx, 2) }, nil
+		}},
+		{name: "serviceaccount", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := serviceaccount.New(serviceaccount.Config{Client: d.client, Informers: d.informers, Clock: d.clock})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
+		}},
+		{name: "rootcacert", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
+			c, err := rootcacert.New(rootcacert.Config{Client: d.client, Informers: d.informers, Clock: d.clock, CAPEM: o.CAPEM})
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return c.Run(ctx, 1) }, nil
 		}},
 		{name: "scheduler", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
 			c, err := scheduler.New(scheduler.Config{Client: d.client, Informers: d.informers, Recorder: d.recorder(scheduler.Name), Clock: d.clock})

@@ -46,6 +46,9 @@ type controllerOptions struct {
 	NodeMonitorGracePeriod   time.Duration
 	NodeStartupGracePeriod   time.Duration
 	DefaultTolerationSeconds int64
+	// CAPEM is the cluster CA certificate the root-CA publisher puts into
+	// every namespace; set by runServer, not a flag.
+	CAPEM []byte
 }
 
 func newServerCommand(streams IO) *cobra.Command {
@@ -198,7 +201,9 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 	controllersDone := make(chan struct{})
 	g.Go(func() error {
 		defer close(controllersDone)
-		err := runControllers(gctx, loop.Config(loopToken), controllerSpecs(o.Controllers))
+		copts := o.Controllers
+		copts.CAPEM = ca.CertPEM
+		err := runControllers(gctx, loop.Config(loopToken), controllerSpecs(copts))
 		if gctx.Err() != nil {
 			return nil
 		}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -102,7 +103,33 @@ func servedCollections(cs kubernetes.Interface) []collection {
 			func(ns string) collectionClient[*corev1.EventList] { return cs.CoreV1().Events(ns) }),
 		newCollection(schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"},
 			func(ns string) collectionClient[*coordinationv1.LeaseList] { return cs.CoordinationV1().Leases(ns) }),
+		newCollection(schema.GroupResource{Resource: "serviceaccounts"},
+			func(ns string) collectionClient[*corev1.ServiceAccountList] { return cs.CoreV1().ServiceAccounts(ns) }),
+		newCollection(schema.GroupResource{Resource: "configmaps"},
+			func(ns string) collectionClient[*corev1.ConfigMapList] { return cs.CoreV1().ConfigMaps(ns) }),
+		newCollection(schema.GroupResource{Resource: "services"},
+			func(ns string) collectionClient[*corev1.ServiceList] { return oneByOne{cs.CoreV1().Services(ns)} }),
 	}
+}
+
+// oneByOne deletes Services one at a time: like upstream, their client
+// offers no deletecollection.
+type oneByOne struct {
+	typedcorev1.ServiceInterface
+}
+
+func (s oneByOne) DeleteCollection(ctx context.Context, opts metav1.DeleteOptions, listOpts metav1.ListOptions) error {
+	l, err := s.List(ctx, listOpts)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, svc := range l.Items {
+		if err := s.Delete(ctx, svc.Name, opts); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // New builds the controller and registers its handlers; the caller starts

@@ -93,6 +93,19 @@ func populate(t *testing.T, c kubernetes.Interface, ns string, podFinalizers ...
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("me")},
 	}, metav1.CreateOptions{})
 	mustCreate(t, err)
+	_, err = c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
+	}, metav1.CreateOptions{})
+	mustCreate(t, err)
+	_, err = c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: ns}, Data: map[string]string{"ca.crt": "x"},
+	}, metav1.CreateOptions{})
+	mustCreate(t, err)
+	_, err = c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "svc", Namespace: ns},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}},
+	}, metav1.CreateOptions{})
+	mustCreate(t, err)
 }
 
 // count lists how many objects of each kind ns holds.
@@ -125,6 +138,21 @@ func count(t *testing.T, c kubernetes.Interface, ns string) map[string]int {
 		t.Fatal(err)
 	}
 	out["leases"] = len(l.Items)
+	sa, err := c.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["serviceaccounts"] = len(sa.Items)
+	cm, err := c.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["configmaps"] = len(cm.Items)
+	svc, err := c.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["services"] = len(svc.Items)
 	return out
 }
 
@@ -154,11 +182,11 @@ func TestDeletingNamespaceRemovesContentThenNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, "namespace doomed gone", namespaceGone(c, "doomed"))
-	empty := map[string]int{"pods": 0, "daemonsets": 0, "controllerrevisions": 0, "events": 0, "leases": 0}
+	empty := map[string]int{"pods": 0, "daemonsets": 0, "controllerrevisions": 0, "events": 0, "leases": 0, "serviceaccounts": 0, "configmaps": 0, "services": 0}
 	if diff := cmp.Diff(empty, count(t, c, "doomed")); diff != "" {
 		t.Errorf("content left in deleted namespace (-want +got):\n%s", diff)
 	}
-	full := map[string]int{"pods": 1, "daemonsets": 1, "controllerrevisions": 1, "events": 1, "leases": 1}
+	full := map[string]int{"pods": 1, "daemonsets": 1, "controllerrevisions": 1, "events": 1, "leases": 1, "serviceaccounts": 1, "configmaps": 1, "services": 1}
 	if diff := cmp.Diff(full, count(t, c, "bystander")); diff != "" {
 		t.Errorf("other namespace touched (-want +got):\n%s", diff)
 	}
