@@ -7,7 +7,6 @@ import (
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -167,7 +166,7 @@ func (s *Server) serveAPIGroups(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveAPIGroup(w http.ResponseWriter, r *http.Request, group string) {
 	g := s.apiGroup(group)
 	if g == nil {
-		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""))
+		s.writeError(w, r, errNoResource())
 		return
 	}
 	s.writeJSON(w, http.StatusOK, g)
@@ -199,7 +198,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, r *http.Request, gv sc
 		}
 	}
 	if len(list.APIResources) == 0 {
-		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""))
+		s.writeError(w, r, errNoResource())
 		return
 	}
 	s.writeJSON(w, http.StatusOK, list)

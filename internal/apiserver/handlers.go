@@ -337,7 +337,10 @@ func (s *Server) namespaceAllowsCreate(ctx context.Context, ns string) error {
 		return err
 	}
 	if obj.(*corev1.Namespace).Status.Phase == corev1.NamespaceTerminating {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, ns, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		msg := fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns)
+		err := apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, ns, errors.New(msg))
+		err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause, Message: msg, Field: "metadata.namespace"}}
+		return err
 	}
 	return nil
 }

@@ -228,7 +228,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		gv, rest = schema.GroupVersion{Group: seg[1], Version: seg[2]}, seg[3:]
 	default:
-		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""))
+		s.writeError(w, r, errNoResource())
 		return
 	}
 	if len(rest) == 0 {
@@ -257,8 +257,16 @@ type request struct {
 	sub       string
 }
 
+// errNoResource is upstream's answer for a path no resource serves.
+func errNoResource() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusNotFound, Reason: metav1.StatusReasonNotFound,
+		Message: "the server could not find the requested resource", Details: &metav1.StatusDetails{},
+	}}
+}
+
 func (s *Server) route(gv schema.GroupVersion, rest []string) (request, error) {
-	notFound := apierrors.NewNotFound(schema.GroupResource{Group: gv.Group, Resource: rest[0]}, "")
+	notFound := errNoResource()
 	var req request
 	if rest[0] == "namespaces" && len(rest) >= 3 && !(len(rest) == 3 && (rest[2] == "status" || rest[2] == "finalize")) {
 		req.namespace = rest[1]

@@ -60,7 +60,7 @@ func newAgentCommand(streams IO) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Server, "server", "", "URL of the everynode server, e.g. https://cp:6443 (with --token, for the first start)")
-	f.StringVar(&o.Token, "token", "", "join token from the server (`everynode token create`, or <server data dir>/join-token)")
+	f.StringVar(&o.Token, "token", "", "join token from the server (from 'everynode token create', or <server data dir>/join-token)")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "use this kubeconfig instead of joining")
 	f.StringVar(&o.NodeName, "node-name", "", "name of the node (default: the hostname)")
 	f.StringVar(&o.NodeIP, "node-ip", "", "IP address of the node (default: the address that reaches the server)")
@@ -69,7 +69,7 @@ func newAgentCommand(streams IO) *cobra.Command {
 	f.StringVar(&o.Runtime, "runtime", o.Runtime, "how pods run: process (host processes) or fake (nothing runs; for simulation)")
 	f.StringSliceVar(&o.FakeUnpullableImages, "fake-unpullable-images", nil, "with --runtime fake: glob patterns (path.Match syntax, e.g. '*:non-existent') of images that fail to pull, as on a real node where they do not exist")
 	f.StringVar(&o.DataDir, "data-dir", "", "agent state (credential, containers) (default ~/.everynode/agents/<node-name>)")
-	f.IntVar(&o.LogPort, "log-port", 0, "port of the logs endpoint the server proxies `kubectl logs` to (0: any free port)")
+	f.IntVar(&o.LogPort, "log-port", 0, "port of the logs endpoint the server proxies 'kubectl logs' to (0: any free port)")
 	f.DurationVar(&o.StatusUpdateFrequency, "node-status-update-frequency", 10*time.Second, "how often the node's status is computed")
 	f.IntVar(&o.LeaseDurationSeconds, "node-lease-duration-seconds", 40, "duration of the node's Lease; it is renewed every quarter of it")
 	return cmd
