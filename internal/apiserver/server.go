@@ -133,6 +133,12 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// RunCompactor compacts the etcd history every interval (for an external
+// etcd; the embedded member compacts itself). It returns when ctx ends.
+func (s *Server) RunCompactor(ctx context.Context, interval time.Duration) {
+	s.store.RunCompactor(ctx, interval)
+}
+
 // Done is closed when the server's storage watch stops.
 func (s *Server) Done() <-chan struct{} { return s.store.Done() }
 

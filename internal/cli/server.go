@@ -190,6 +190,10 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 		}
 		return err
 	})
+	if len(o.EtcdEndpoints) > 0 {
+		// Keep five minutes of history, as kube-apiserver does.
+		g.Go(func() error { srv.RunCompactor(gctx, 5*time.Minute); return nil })
+	}
 	loopServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	g.Go(func() error {
 		err := loopServer.Serve(loop)

@@ -95,6 +95,12 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	return &Member{etcd: e, client: v3client.New(e.Server)}, nil
 }
 
+// ClientURL is the member's client URL on loopback, for processes that use
+// it as an external etcd.
+func (m *Member) ClientURL() string {
+	return "http://" + m.etcd.Clients[0].Addr().String()
+}
+
 // Client returns an in-process client of the member (no network round trip).
 func (m *Member) Client() *clientv3.Client { return m.client }
 
