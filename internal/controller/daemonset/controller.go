@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -24,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/everynode/everynode/internal/controller/worker"
 	"github.com/everynode/everynode/internal/placement"
 )
 
@@ -135,41 +135,9 @@ func indexByTargetNode(obj any) ([]string, error) {
 	return nil, nil
 }
 
-// Run processes DaemonSets with the given number of workers until ctx is
-// done, after the informer caches have synced.
+// Run handles the queue with workers goroutines until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	logger := klog.FromContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("daemonset controller: wait for caches: %w", context.Cause(ctx))
-	}
-	logger.Info("Starting daemonset controller", "workers", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		klog.FromContext(ctx).Error(err, "Sync failed, will retry", "daemonset", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return worker.Run(ctx, "daemonset", c.queue, workers, c.synced, worker.NoRequeue(c.sync))
 }
 
 // sync reconciles one DaemonSet in the order of R80.

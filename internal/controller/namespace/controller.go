@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,6 +22,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/controller/worker"
 )
 
 // Config holds the controller's dependencies.
@@ -174,45 +175,9 @@ func (c *Controller) enqueue(obj any) {
 	c.queue.Add(ns.Name)
 }
 
-// Run waits for the cache and deletes namespaces with workers goroutines
-// until ctx is done.
+// Run handles the queue with workers goroutines until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName("namespace"))
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return fmt.Errorf("namespace: wait for cache: %w", ctx.Err())
-	}
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	after, err := c.sync(ctx, name)
-	switch {
-	case err != nil:
-		klog.FromContext(ctx).V(2).Info("Retrying namespace deletion", "namespace", name, "err", err)
-		c.queue.AddRateLimited(name)
-	case after > 0:
-		c.queue.Forget(name)
-		c.queue.AddAfter(name, after)
-	default:
-		c.queue.Forget(name)
-	}
-	return true
+	return worker.Run(ctx, "namespace", c.queue, workers, []cache.InformerSynced{c.synced}, c.sync)
 }
 
 // sync runs one deletion pass over a terminating namespace. It returns when

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -25,6 +24,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/controller/worker"
 )
 
 // Name is the controller's name, as upstream.
@@ -176,27 +177,9 @@ func (c *Controller) enqueueNode(obj any) {
 	}
 }
 
-// Run watches nodes until ctx is done: workers reconcile condition taints,
-// one goroutine runs the health monitor and drains the zone queues.
+// Run handles the queue with workers goroutines until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer utilruntime.HandleCrash()
-	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName(Name))
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer c.queue.ShutDown()
-	if !cache.WaitForNamedCacheSync(Name, ctx.Done(), c.synced...) {
-		return fmt.Errorf("nodelifecycle: caches did not sync: %w", ctx.Err())
-	}
-	klog.FromContext(ctx).Info("Starting node lifecycle controller", "workers", workers)
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	wg.Go(func() { c.loop(ctx) })
-	<-ctx.Done()
-	return nil
+	return worker.Run(ctx, Name, c.queue, workers, c.synced, worker.NoRequeue(c.syncConditionTaints), c.loop)
 }
 
 // loop runs a monitor pass every monitor period and a tainting pass every
@@ -217,21 +200,6 @@ func (c *Controller) loop(ctx context.Context) {
 			c.taintPass(ctx)
 		}
 	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	if err := c.syncConditionTaints(ctx, name); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Reconciling condition taints failed, will retry", "node", name)
-		c.queue.AddRateLimited(name)
-		return true
-	}
-	c.queue.Forget(name)
-	return true
 }
 
 // syncConditionTaints makes the node's condition NoSchedule taints match

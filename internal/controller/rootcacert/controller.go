@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,8 +14,9 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/controller/worker"
 )
 
 // Names and the annotation upstream uses, so clients that look for the
@@ -106,39 +106,9 @@ func (c *Controller) enqueueConfigMap(obj any) {
 	c.queue.Add(cm.Namespace)
 }
 
-// Run waits for the caches and runs workers until ctx is done.
+// Run handles the queue with workers goroutines until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName("rootcacert"))
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("rootcacert: wait for caches: %w", ctx.Err())
-	}
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		klog.FromContext(ctx).Error(err, "Publishing the root CA failed; will retry", "namespace", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return worker.Run(ctx, "rootcacert", c.queue, workers, c.synced, worker.NoRequeue(c.sync))
 }
 
 // sync creates or corrects the ConfigMap in namespace ns.

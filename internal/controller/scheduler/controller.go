@@ -23,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/everynode/everynode/internal/controller/worker"
 	"github.com/everynode/everynode/internal/placement"
 )
 
@@ -130,26 +131,9 @@ func New(cfg Config) (*Controller, error) {
 	return c, nil
 }
 
-// Run schedules until ctx is done.
+// Run handles the queue with workers goroutines until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer utilruntime.HandleCrash()
-	logger := klog.FromContext(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer c.queue.ShutDown()
-	if !cache.WaitForNamedCacheSync("scheduler", ctx.Done(), c.synced...) {
-		return fmt.Errorf("scheduler: caches did not sync: %w", ctx.Err())
-	}
-	logger.Info("Starting scheduler", "workers", workers)
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	wg.Go(func() { c.retryLoop(ctx) })
-	<-ctx.Done()
-	return nil
+	return worker.Run(ctx, "scheduler", c.queue, workers, c.synced, worker.NoRequeue(c.sync), c.retryLoop)
 }
 
 // retryLoop re-queues every pending pod each retry interval: a safety net
@@ -166,21 +150,6 @@ func (c *Controller) retryLoop(ctx context.Context) {
 			c.enqueuePending()
 		}
 	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Scheduling failed, will retry", "pod", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
 }
 
 // needsScheduling: ours, not bound, not being deleted, not gated.

@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/controller/worker"
 )
 
 // Name is the controller's name, as upstream.
@@ -118,25 +120,9 @@ func New(cfg Config) (*Controller, error) {
 	return c, nil
 }
 
-// Run evicts until ctx is done.
+// Run handles the queue with workers goroutines until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer utilruntime.HandleCrash()
-	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName(Name))
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer c.queue.ShutDown()
-	if !cache.WaitForNamedCacheSync(Name, ctx.Done(), c.synced...) {
-		return fmt.Errorf("tainteviction: caches did not sync: %w", ctx.Err())
-	}
-	klog.FromContext(ctx).Info("Starting taint eviction controller", "workers", workers)
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	return nil
+	return worker.Run(ctx, Name, c.queue, workers, c.synced, worker.NoRequeue(c.sync))
 }
 
 // Scheduled reports when the pod ns/name is due to be deleted, if a
@@ -201,21 +187,6 @@ func noExecuteTaints(taints []corev1.Taint) []corev1.Taint {
 		}
 	}
 	return out
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Taint eviction failed, will retry", "pod", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
 }
 
 // sync decides about one pod from the caches and acts on the decision.
