@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,8 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+
+	"github.com/everynode/everynode/internal/join"
 )
 
 // Config configures a simulated fleet.
@@ -108,11 +112,13 @@ func New(cfg Config) (*Sim, error) {
 // them until ctx ends. It fails when the server refuses a join (bad token,
 // names already taken): the fleet would not be the one asked for.
 func (s *Sim) Run(ctx context.Context) error {
-	j, err := newJoiner(ctx, s.cfg.ServerURL, s.cfg.Token)
+	j, err := join.NewClient(ctx, s.cfg.ServerURL, s.cfg.Token)
 	if err != nil {
 		return err
 	}
-	defer j.client.CloseIdleConnections()
+	defer j.CloseIdleConnections()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(j.CA())
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -134,7 +140,7 @@ func (s *Sim) Run(ctx context.Context) error {
 			break
 		}
 		wg.Go(func() {
-			n, err := s.start(ctx, j, i)
+			n, err := s.start(ctx, j, pool, i)
 			<-sem
 			if err != nil {
 				if ctx.Err() == nil {
@@ -160,16 +166,20 @@ func (s *Sim) Run(ctx context.Context) error {
 }
 
 // start joins, connects and registers the i-th node.
-func (s *Sim) start(ctx context.Context, j *joiner, i int) (*node, error) {
+func (s *Sim) start(ctx context.Context, j *join.Client, pool *x509.CertPool, i int) (*node, error) {
 	name := nodeName(s.cfg.NamePrefix, i, s.cfg.Nodes)
-	var cert tls.Certificate
+	var cred join.Credential
 	if err := s.retry(ctx, func() (err error) {
-		cert, err = j.join(ctx, name)
+		cred, err = j.Join(ctx, name)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	hc := s.httpClient(j, cert)
+	cert, err := certificate(cred)
+	if err != nil {
+		return nil, err
+	}
+	hc := s.httpClient(pool, cert)
 	core, coord, err := s.clients(hc)
 	if err != nil {
 		return nil, err
@@ -188,9 +198,9 @@ func (s *Sim) start(ctx context.Context, j *joiner, i int) (*node, error) {
 // httpClient is a node's own HTTP client: its own certificate on its own
 // HTTP/2 connection, shared by its requests and its watch; only the CA pool
 // is shared between nodes.
-func (s *Sim) httpClient(j *joiner, cert tls.Certificate) *http.Client {
+func (s *Sim) httpClient(pool *x509.CertPool, cert tls.Certificate) *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: j.pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 1,
@@ -226,7 +236,7 @@ func (s *Sim) retry(ctx context.Context, f func() error) error {
 	delay := 500 * time.Millisecond
 	for {
 		err := f()
-		if err == nil || errors.Is(err, errRefused) {
+		if err == nil || errors.Is(err, join.ErrRefused) {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -303,4 +313,17 @@ func (s *Sim) churnLoop(ctx context.Context) {
 		default: // still busy with the last one
 		}
 	}
+}
+
+// certificate turns a joined credential into a TLS client certificate.
+func certificate(cred join.Credential) (tls.Certificate, error) {
+	block, _ := pem.Decode(cred.CertPEM)
+	if block == nil {
+		return tls.Certificate{}, errors.New("the join response holds no certificate")
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("parse the joined certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{block.Bytes}, PrivateKey: cred.Key, Leaf: leaf}, nil
 }
