@@ -177,7 +177,10 @@ func controllerSpecs(o controllerOptions) []controllerSpec {
 			if err != nil {
 				return nil, err
 			}
-			return func(ctx context.Context) error { return c.Run(ctx, 2) }, nil
+			// Evictions that fall due together (a taint on many nodes)
+			// wait on the API, not the CPU: upstream gives each its own
+			// goroutine.
+			return func(ctx context.Context) error { return c.Run(ctx, 8) }, nil
 		}},
 		{name: "serviceaccount", start: func(ctx context.Context, d controllerDeps) (func(context.Context) error, error) {
 			c, err := serviceaccount.New(serviceaccount.Config{Client: d.client, Informers: d.informers, Clock: d.clock})

@@ -287,10 +287,17 @@ func (c *Controller) evict(ctx context.Context, cached *corev1.Pod) error {
 	klog.FromContext(ctx).Info("Deleting pod for NoExecute taint", "pod", klog.KObj(cached), "node", cached.Spec.NodeName)
 	c.recorder.Eventf(podRef(cached.Namespace, cached.Name), corev1.EventTypeNormal, EventReason, "Marking for deletion Pod %s", key)
 	pods := c.client.CoreV1().Pods(cached.Namespace)
+	// The first attempt writes over the cached copy (mostly current: a
+	// round trip saved on every eviction); a conflict reads the pod anew.
+	next := cached.DeepCopy()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		pod, err := pods.Get(ctx, cached.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
+		pod := next
+		next = nil // a retry reads the pod anew
+		if pod == nil {
+			var err error
+			if pod, err = pods.Get(ctx, cached.Name, metav1.GetOptions{}); err != nil {
+				return err
+			}
 		}
 		if pod.UID != cached.UID {
 			return apierrors.NewNotFound(corev1.Resource("pods"), cached.Name)
@@ -298,7 +305,7 @@ func (c *Controller) evict(ctx context.Context, cached *corev1.Pod) error {
 		if !setDisruptionTarget(&pod.Status, metav1.NewTime(c.clock.Now())) {
 			return nil
 		}
-		_, err = pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+		_, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 		return err
 	})
 	if apierrors.IsNotFound(err) {
