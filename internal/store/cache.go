@@ -1,13 +1,16 @@
 package store
 
 import (
+	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -17,10 +20,39 @@ type entry struct {
 	key    string
 	ns     string
 	name   string
-	obj    runtime.Object
 	labels labels.Set
 	fields fields.Set
 	index  string
+
+	// obj is the decoded object. Once a newer version supersedes the
+	// entry it lives on only in the watch history, where most of it is
+	// never read again: compact drops the decoded object (several times
+	// the size of its stored form) and object decodes raw again when a
+	// replay or a late watcher needs it.
+	obj atomic.Pointer[runtime.Object]
+	raw []byte // as stored in etcd; nil: never compacted
+	rev int64  // raw's modification revision
+}
+
+// object returns the entry's object, decoding it again from the stored
+// bytes if compact dropped it.
+func (e *entry) object(r *Resource) (runtime.Object, error) {
+	if p := e.obj.Load(); p != nil {
+		return *p, nil
+	}
+	obj, err := r.decode(e.raw, e.rev)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s again: %w", e.key, err)
+	}
+	return obj, nil
+}
+
+// compact drops the decoded object of a superseded entry that can be
+// decoded again.
+func (e *entry) compact() {
+	if e.raw != nil {
+		e.obj.Store(nil)
+	}
 }
 
 // change is one etcd event of a resource: cur is nil for a deletion.
@@ -91,7 +123,9 @@ func newCache(r *Resource) *cache {
 	}
 }
 
-func (r *Resource) newEntry(key string, obj runtime.Object) (*entry, error) {
+// newEntry makes the cache entry of obj, decoded from raw (stored at rev);
+// raw nil makes an entry that is never compacted.
+func (r *Resource) newEntry(key string, obj runtime.Object, raw []byte, rev int64) (*entry, error) {
 	acc, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
@@ -105,7 +139,8 @@ func (r *Resource) newEntry(key string, obj runtime.Object) (*entry, error) {
 			f[k] = v
 		}
 	}
-	e := &entry{key: key, ns: acc.GetNamespace(), name: acc.GetName(), obj: obj, labels: acc.GetLabels(), fields: f}
+	e := &entry{key: key, ns: acc.GetNamespace(), name: acc.GetName(), labels: acc.GetLabels(), fields: f, raw: raw, rev: rev}
+	e.obj.Store(&obj)
 	if r.cfg.IndexField != "" {
 		e.index = f[r.cfg.IndexField]
 	}
@@ -181,6 +216,11 @@ func (c *cache) apply(key string, ch *change) {
 	}
 	c.record(ch)
 	c.dispatch(ch)
+	if ch.prev != nil && ch.cur != nil {
+		// Superseded, and the watchers have their events. (A deletion's
+		// prev stays decoded: a replay hands it to every watcher of it.)
+		ch.prev.compact()
+	}
 }
 
 // advance notes that every change up to rev has been applied.
@@ -316,21 +356,35 @@ type Event struct {
 // eventFor turns a change into the event a watcher with filter f sees, as
 // upstream's watch cache does: an object that starts matching is ADDED, one
 // that stops matching is DELETED.
-func (f filter) eventFor(ch *change) (Event, bool) {
+func (f filter) eventFor(r *Resource, ch *change) (Event, bool) {
 	curOK := ch.cur != nil && f.matches(ch.cur)
 	prevOK := ch.prev != nil && f.matches(ch.prev)
 	switch {
 	case curOK && prevOK:
-		return Event{Type: watch.Modified, Object: ch.cur.obj}, true
+		return event(r, watch.Modified, ch.cur)
 	case curOK:
-		return Event{Type: watch.Added, Object: ch.cur.obj}, true
+		return event(r, watch.Added, ch.cur)
 	case prevOK:
 		// The last state the watcher saw, at the revision that removed it.
-		obj := ch.prev.obj.DeepCopyObject()
+		obj, err := ch.prev.object(r)
+		if err != nil {
+			utilruntime.HandleError(err)
+			return Event{}, false
+		}
+		obj = obj.DeepCopyObject()
 		if err := setRV(obj, ch.rev); err != nil {
 			return Event{}, false
 		}
 		return Event{Type: watch.Deleted, Object: obj}, true
 	}
 	return Event{}, false
+}
+
+func event(r *Resource, t watch.EventType, e *entry) (Event, bool) {
+	obj, err := e.object(r)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return Event{}, false
+	}
+	return Event{Type: t, Object: obj}, true
 }

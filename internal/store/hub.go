@@ -64,7 +64,7 @@ func (h *hub) load(ctx context.Context) (int64, error) {
 			if err != nil {
 				return 0, fmt.Errorf("load %s: %w", kv.Key, err)
 			}
-			e, err := r.newEntry(string(kv.Key), obj)
+			e, err := r.newEntry(string(kv.Key), obj, kv.Value, kv.ModRevision)
 			if err != nil {
 				return 0, err
 			}
@@ -139,7 +139,7 @@ func (h *hub) follow(ctx context.Context, rev int64) error {
 				klog.FromContext(ctx).Error(err, "Skipping undecodable object", "key", string(ev.Kv.Key))
 				continue
 			}
-			e, err := r.newEntry(string(ev.Kv.Key), obj)
+			e, err := r.newEntry(string(ev.Kv.Key), obj, ev.Kv.Value, ev.Kv.ModRevision)
 			if err != nil {
 				continue
 			}

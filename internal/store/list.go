@@ -71,7 +71,11 @@ func (r *Resource) List(ctx context.Context, opts ListOptions) (ListResult, erro
 	entries, rev := r.cache.list(f)
 	items := make([]runtime.Object, len(entries))
 	for i, e := range entries {
-		items[i] = e.obj
+		obj, err := e.object(r)
+		if err != nil {
+			return ListResult{}, err
+		}
+		items[i] = obj
 	}
 	return ListResult{Items: items, Revision: rev}, nil
 }
@@ -88,7 +92,7 @@ func (r *Resource) GetCached(ctx context.Context, key string, rev int64) (runtim
 	if e == nil {
 		return nil, ErrNotFound
 	}
-	return e.obj, nil
+	return e.object(r)
 }
 
 // listEtcd reads a page from etcd at rev (0: latest), starting at key start
@@ -124,7 +128,7 @@ func (r *Resource) listEtcd(ctx context.Context, f filter, rev int64, start stri
 			if err != nil {
 				return ListResult{}, err
 			}
-			e, err := r.newEntry(string(kv.Key), obj)
+			e, err := r.newEntry(string(kv.Key), obj, nil, 0)
 			if err != nil {
 				return ListResult{}, err
 			}

@@ -289,6 +289,61 @@ func TestWatchResumesFromRevisionAndExpires(t *testing.T) {
 	}
 }
 
+// Superseded versions are kept in the history in their stored form only;
+// a replay decodes them again and must see every version exactly, and a
+// watcher whose selector the object leaves gets the last version it matched.
+func TestReplayDecodesSupersededVersions(t *testing.T) {
+	ctx := context.Background()
+	_, pods := newTestStore(t, t.TempDir())
+	key := pods.Key("ns", "a")
+	first, err := pods.Create(ctx, key, pod("ns", "a", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := rvOf(t, first)
+	var wantRVs []string
+	for _, v := range []string{"1", "2", "3"} {
+		updated, err := pods.Update(ctx, key, func(cur runtime.Object) (runtime.Object, error) {
+			p := cur.(*corev1.Pod).DeepCopy()
+			p.Labels["v"] = v
+			return p, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRVs = append(wantRVs, updated.(*corev1.Pod).ResourceVersion)
+	}
+	if _, err := pods.List(ctx, ListOptions{}); err != nil { // waits for the cache
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		label labels.Selector
+		want  []string
+	}{
+		{"everything", nil, []string{
+			"MODIFIED v=1 rv=" + wantRVs[0], "MODIFIED v=2 rv=" + wantRVs[1], "MODIFIED v=3 rv=" + wantRVs[2]}},
+		{"leaves the selector", labels.SelectorFromSet(labels.Set{"v": "1"}), []string{
+			"ADDED v=1 rv=" + wantRVs[0], "DELETED v=1 rv=" + wantRVs[1]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := pods.Watch(ctx, WatchOptions{From: from, Label: tc.label})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			var got []string
+			for _, ev := range w.Initial() {
+				p := ev.Object.(*corev1.Pod)
+				got = append(got, fmt.Sprintf("%s v=%s rv=%s", ev.Type, p.Labels["v"], p.ResourceVersion))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("replayed events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestCompactorKeepsOneIntervalOfHistory(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -81,8 +81,11 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (*Watcher, erro
 	switch {
 	case opts.Initial:
 		c.candidates(f, func(e *entry) {
-			if f.matches(e) {
-				w.initial = append(w.initial, Event{Type: watch.Added, Object: e.obj})
+			if !f.matches(e) {
+				return
+			}
+			if ev, ok := event(r, watch.Added, e); ok {
+				w.initial = append(w.initial, ev)
 			}
 		})
 	case opts.From > 0:
@@ -100,7 +103,7 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (*Watcher, erro
 			if ch.rev <= opts.From {
 				continue
 			}
-			if ev, ok := f.eventFor(ch); ok {
+			if ev, ok := f.eventFor(r, ch); ok {
 				w.initial = append(w.initial, ev)
 			}
 		}
@@ -149,7 +152,7 @@ func (w *Watcher) offer(ch *change) {
 	if w.closed {
 		return
 	}
-	ev, ok := w.f.eventFor(ch)
+	ev, ok := w.f.eventFor(w.c.r, ch)
 	if !ok {
 		return
 	}
