@@ -2,11 +2,15 @@ package cli
 
 import (
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/component-base/cli"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 )
 
 // newKubectlCommand embeds the real kubectl. Without $KUBECONFIG it uses the
@@ -22,6 +26,9 @@ func newKubectlCommand() *cobra.Command {
 					return err
 				}
 			}
+			// Signals act on kubectl as on the real binary (Ctrl-C ends
+			// `logs -f` or `get -w` at once), not through main's context.
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			stampKubectlVersion()
 			k := kubectlcmd.NewDefaultKubectlCommandWithArgs(kubectlcmd.KubectlOptions{
 				PluginHandler: kubectlcmd.NewDefaultPluginHandler([]string{"kubectl"}),
@@ -29,7 +36,13 @@ func newKubectlCommand() *cobra.Command {
 				IOStreams:     ioStreams(cmd),
 			})
 			k.SetArgs(args)
-			return k.ExecuteContext(cmd.Context())
+			// As kubectl's own main: its logging flags (-v, --vmodule),
+			// flag-name normalization, and errors printed kubectl's way
+			// with exit status 1.
+			if err := cli.RunNoErrOutput(k); err != nil {
+				cmdutil.CheckErr(err)
+			}
+			return nil
 		},
 	}
 }

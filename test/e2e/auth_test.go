@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -82,4 +83,20 @@ func TestKubectlVersion(t *testing.T) {
 	if !strings.Contains(text, "Client Version: v1.37.") || strings.Contains(text, "v0.0.0-master") {
 		t.Errorf("kubectl version:\n%s", text)
 	}
+}
+
+// TestKubectlGlobalFlags checks the embedded kubectl takes kubectl's own
+// logging flags and reports a bad flag once, with exit status 1, as the
+// real binary does (1.32 logs requests as text, 1.37 structured).
+func TestKubectlGlobalFlags(t *testing.T) {
+	forEachKubectl(t, func(t *testing.T, k *kc) {
+		r := k.run("", "get", "nodes", "-v=6")
+		if r.code != 0 || !regexp.MustCompile(`GET https://\S+/api/v1/nodes\S* 200 OK|verb="GET" url="https://\S+/api/v1/nodes\S*" status="200 OK"`).MatchString(r.stderr) {
+			t.Errorf("get nodes -v=6: want exit 0 and the request logged with 200 OK:\n%s", r)
+		}
+		r = k.run("", "get", "nodes", "--no-such-flag")
+		if r.code != 1 || strings.Count(r.stderr, "unknown flag: --no-such-flag") != 1 {
+			t.Errorf("get nodes --no-such-flag: want exit 1 and the error once:\n%s", r)
+		}
+	})
 }
