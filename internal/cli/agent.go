@@ -130,7 +130,7 @@ func runAgent(ctx context.Context, o agentOptions, streams IO) error {
 	a, err := agent.New(agent.Config{
 		Client: client, NodeName: o.NodeName, Labels: labels, Taints: taints,
 		Runner: r, RuntimeName: runtimeName, DataDir: o.DataDir, Address: ip,
-		LogPort: o.LogPort, ServerCA: cfg.CAData,
+		LogPort: o.LogPort, ServerCA: cfg.CAData, Version: serverVersion().GitVersion,
 		StatusUpdateFrequency: o.StatusUpdateFrequency,
 		LeaseDuration:         time.Duration(o.LeaseDurationSeconds) * time.Second,
 	})

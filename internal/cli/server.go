@@ -62,7 +62,7 @@ func newServerCommand(streams IO) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the embedded etcd, certificates and the admin kubeconfig (default $EVERYNODE_DATA_DIR or ~/.everynode)")
+	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the embedded etcd, certificates and the admin kubeconfig ($EVERYNODE_DATA_DIR, else ~/.everynode)")
 	f.StringVar(&o.Listen, "listen", o.Listen, "address the HTTPS API listens on (port 0 picks a free port)")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded member")
 	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA bundle to verify the external etcd's certificates")

@@ -49,7 +49,7 @@ func newUpCommand(streams IO, klogFlags *flag.FlagSet) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Nodes, "nodes", o.Nodes, "number of nodes; node-1 is a control-plane node (tainted NoSchedule)")
-	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "where the cluster keeps its state (default $EVERYNODE_DATA_DIR or ~/.everynode)")
+	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "where the cluster keeps its state ($EVERYNODE_DATA_DIR, else ~/.everynode)")
 	f.StringVar(&o.Runtime, "runtime", o.Runtime, "how pods run: process (host processes) or fake (nothing runs)")
 	f.StringVar(&o.Listen, "listen", o.Listen, "address of the API server")
 	return cmd
