@@ -54,6 +54,7 @@ type Controller struct {
 	queue        workqueue.TypedRateLimitingInterface[string]
 	expectations *expectations
 	backoff      *failedPodBackoff
+	pace         *pacer
 }
 
 // podsByTargetNode indexes pods by the node they are meant for (R91), so a
@@ -74,6 +75,7 @@ func New(cfg Config) (*Controller, error) {
 		recorder: cfg.Recorder,
 		clock:    cfg.Clock,
 		backoff:  newFailedPodBackoff(),
+		pace:     newPacer(),
 	}
 	if c.recorder == nil {
 		c.recorder = &record.FakeRecorder{}
@@ -147,11 +149,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return nil // malformed keys never heal
 	}
+	start := c.clock.Now()
+	if wait := c.pace.wait(key, start); wait > 0 {
+		c.queue.AddAfter(key, wait)
+		return nil
+	}
 	ds, err := c.dsLister.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		c.expectations.forget(key)
+		c.pace.forget(key)
 		return nil
 	}
+	defer func() { c.pace.done(key, start, c.clock.Now()) }()
 	if err != nil {
 		return fmt.Errorf("get daemonset %s from cache: %w", key, err)
 	}
@@ -248,10 +257,9 @@ func (c *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, selecto
 // updateStatus recomputes status from the cache, which by now may include
 // this sync's own writes, and stores it.
 func (c *Controller) updateStatus(ctx context.Context, key string, snap *Snapshot, full bool) error {
-	fresh := *snap
+	fresh := snap.withPods(c.controlledPods(snap.DS))
 	fresh.Now = c.clock.Now()
-	fresh.Pods = c.controlledPods(snap.DS)
-	counters := computeStatus(&fresh)
+	counters := computeStatus(fresh)
 	if err := c.writeStatus(ctx, snap.DS, counters, full); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ const (
 func planManage(s *Snapshot) Plan {
 	var p Plan
 	decisions := s.decisions()
-	byNode := s.podsByNode(false)
+	byNode := s.podsByNode()
 	surge := surgeAllowed(s.DS)
 	backoff := make(map[string]BackoffEntry, len(s.Backoff))
 	for k, v := range s.Backoff {

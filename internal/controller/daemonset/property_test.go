@@ -96,9 +96,7 @@ func FuzzPlanInvariants(f *testing.F) {
 			if round == 2 {
 				t.Fatalf("STYLE#2 manage does not settle: %v", history)
 			}
-			next := *cur
-			next.Pods = applyPlan(cur, p, nil)
-			cur = &next
+			cur = cur.withPods(applyPlan(cur, p, nil))
 			checkStatus(t, cur)
 			checkOnePerNode(t, cur, decisions)
 		}

@@ -2,6 +2,7 @@ package daemonset
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -72,7 +73,7 @@ func nodeRevisions(pods []*corev1.Pod, hash string, generation *int64) (newPod, 
 // name order (D2) instead of upstream's random map order.
 func planRolling(s *Snapshot) (Plan, error) {
 	decisions := s.decisions()
-	byNode := s.podsByNode(false)
+	byNode := maps.Clone(s.podsByNode()) // nodes without pods are added below
 	desired := 0
 	for _, n := range s.Nodes {
 		if decisions[n.Name].ShouldRun {

@@ -34,9 +34,11 @@ type Snapshot struct {
 	// Backoff holds the failed-pod backoff state per node name (R94).
 	Backoff map[string]BackoffEntry
 
-	// decided memoizes decisions: manage, rolling update and status of one
-	// sync all need them; a snapshot does not change once taken.
+	// decided memoizes decisions and byNode podsByNode: manage, rolling
+	// update and status of one sync all need them; a snapshot does not
+	// change once taken.
 	decided map[string]placement.Decision
+	byNode  map[string][]*corev1.Pod
 }
 
 // BackoffEntry is the failed-pod deletion backoff of one (DaemonSet, node).
@@ -59,17 +61,29 @@ func (s *Snapshot) decisions() map[string]placement.Decision {
 	return out
 }
 
+// withPods returns a copy of the snapshot that holds pods instead; the
+// decisions, which depend only on the DaemonSet and the nodes, carry over.
+func (s *Snapshot) withPods(pods []*corev1.Pod) *Snapshot {
+	c := *s
+	c.Pods = pods
+	c.byNode = nil
+	return &c
+}
+
 // podsByNode maps pods to their target node (R91). Pods without a target
-// are ignored. Terminal pods that are already being deleted are left out
-// unless includeDeletedTerminal (R92); each node's list is in R96 order.
-func (s *Snapshot) podsByNode(includeDeletedTerminal bool) map[string][]*corev1.Pod {
+// are ignored, and so are terminal pods already being deleted (R92); each
+// node's list is in R96 order. Callers must not modify the result.
+func (s *Snapshot) podsByNode() map[string][]*corev1.Pod {
+	if s.byNode != nil {
+		return s.byNode
+	}
 	out := map[string][]*corev1.Pod{}
 	for _, p := range s.Pods {
 		node, ok := placement.TargetNode(p)
 		if !ok {
 			continue
 		}
-		if !includeDeletedTerminal && p.DeletionTimestamp != nil && terminal(p) {
+		if p.DeletionTimestamp != nil && terminal(p) {
 			continue
 		}
 		out[node] = append(out[node], p)
@@ -77,6 +91,7 @@ func (s *Snapshot) podsByNode(includeDeletedTerminal bool) map[string][]*corev1.
 	for _, pods := range out {
 		sortPods(pods)
 	}
+	s.byNode = out
 	return out
 }
 

@@ -18,7 +18,7 @@ type Counters struct {
 func computeStatus(s *Snapshot) Counters {
 	var c Counters
 	decisions := s.decisions()
-	byNode := s.podsByNode(false)
+	byNode := s.podsByNode()
 	generation := templateGeneration(s.DS)
 	for _, node := range s.Nodes {
 		pods := byNode[node.Name]
