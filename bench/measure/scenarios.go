@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -152,19 +153,11 @@ func watcher(ctx context.Context, lw *cache.ListWatch) (*watchtools.RetryWatcher
 	if err != nil {
 		return nil, err
 	}
-	m, err := metaList(obj)
+	m, err := meta.ListAccessor(obj)
 	if err != nil {
 		return nil, err
 	}
 	return watchtools.NewRetryWatcherWithContext(ctx, m.GetResourceVersion(), lw)
-}
-
-func metaList(obj any) (metav1.ListInterface, error) {
-	l, ok := obj.(metav1.ListInterface)
-	if !ok {
-		return nil, fmt.Errorf("unexpected list type %T", obj)
-	}
-	return l, nil
 }
 
 func (b *bench) podLW() *cache.ListWatch {
