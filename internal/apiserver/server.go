@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -64,6 +65,8 @@ type Server struct {
 	byPath  map[string]*kind // "group/version/plural"
 	storage map[string]*store.Resource
 	openapi http.Handler
+	// buffers are scratch buffers (*bytes.Buffer) for watch encoding.
+	buffers sync.Pool
 }
 
 // New returns a server; call Start before serving.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -14,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -191,25 +191,28 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	}
 }
 
-// watchEncoder writes watch events in the negotiated framing.
+// watchEncoder writes watch events in the negotiated framing. It keeps no
+// buffer of its own between events: a server holds one watch per node or
+// more, mostly idle, and a buffer each, grown to the largest object the
+// watch ever sent, added up to megabytes at a thousand nodes.
 type watchEncoder struct {
 	s        *Server
 	w        http.ResponseWriter
 	r        *http.Request
 	k        *kind
 	out      output
-	stream   streaming.Encoder
+	frame    io.Writer
 	embedded runtime.Encoder
-	buf      bytes.Buffer
+	event    runtime.Encoder
 	headers  bool // table column definitions already sent
 }
 
 func (s *Server) newWatchEncoder(w http.ResponseWriter, r *http.Request, k *kind, out output) *watchEncoder {
-	framer := out.info.StreamSerializer.Framer.NewFrameWriter(w)
 	return &watchEncoder{
 		s: s, w: w, r: r, k: k, out: out,
-		stream:   streaming.NewEncoder(framer, out.info.StreamSerializer.Serializer),
+		frame:    out.info.StreamSerializer.Framer.NewFrameWriter(w),
 		embedded: out.info.Serializer,
+		event:    out.info.StreamSerializer.Serializer,
 	}
 }
 
@@ -245,12 +248,18 @@ func (e *watchEncoder) send(typ watch.EventType, obj runtime.Object) error {
 			obj = t
 		}
 	}
-	e.buf.Reset()
-	if err := e.embedded.Encode(obj, &e.buf); err != nil {
+	inner, outer := e.s.buffer(), e.s.buffer()
+	defer e.s.buffers.Put(inner)
+	defer e.s.buffers.Put(outer)
+	if err := e.embedded.Encode(obj, inner); err != nil {
 		return err
 	}
-	ev := &metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: e.buf.Bytes()}}
-	return e.stream.Encode(ev)
+	ev := &metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: inner.Bytes()}}
+	if err := e.event.Encode(ev, outer); err != nil {
+		return err
+	}
+	_, err := e.frame.Write(outer.Bytes())
+	return err
 }
 
 // bookmark sends a BOOKMARK at rev; initialEnd marks the end of the
@@ -264,4 +273,14 @@ func (e *watchEncoder) bookmark(rev int64, initialEnd bool) error {
 		acc.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
 	}
 	return e.send(watch.Bookmark, obj)
+}
+
+// buffer returns an empty scratch buffer from the pool shared by all
+// watches; put it back into s.buffers when done.
+func (s *Server) buffer() *bytes.Buffer {
+	if b, ok := s.buffers.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
 }
