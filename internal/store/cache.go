@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
@@ -60,6 +61,7 @@ type change struct {
 	rev  int64
 	cur  *entry
 	prev *entry
+	at   time.Time // when the cache recorded it
 }
 
 // cache holds the current objects of one resource, the recent changes, and
@@ -232,17 +234,35 @@ func (c *cache) advance(rev int64) {
 	c.mu.Unlock()
 }
 
+// record appends ch to the history. The history keeps at most
+// HistoryLength changes, and drops changes older than HistoryAge beyond the
+// newest minHistory, as kube-apiserver's watch cache keeps about 75 s: a
+// watcher away for longer starts over with a list (410 Gone), and an idle
+// server does not hold the last ten thousand versions of every pod.
 func (c *cache) record(ch *change) {
+	ch.at = c.r.cfg.Clock.Now()
 	n := len(c.history)
 	if c.size == n {
-		// Drop the oldest: history is now complete only after its revision.
-		c.oldest = c.history[c.head].rev
-		c.history[c.head] = nil
-		c.head = (c.head + 1) % n
-		c.size--
+		c.dropOldest()
 	}
 	c.history[(c.head+c.size)%n] = ch
 	c.size++
+	cutoff := ch.at.Add(-c.r.cfg.HistoryAge)
+	for c.size > minHistory && c.history[c.head].at.Before(cutoff) {
+		c.dropOldest()
+	}
+}
+
+// minHistory is how many changes the history keeps whatever their age.
+const minHistory = 100
+
+// dropOldest removes the oldest change: the history is then complete only
+// after its revision.
+func (c *cache) dropOldest() {
+	c.oldest = c.history[c.head].rev
+	c.history[c.head] = nil
+	c.head = (c.head + 1) % len(c.history)
+	c.size--
 }
 
 func (c *cache) dispatch(ch *change) {

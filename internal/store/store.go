@@ -14,12 +14,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/utils/clock"
 )
 
 // Prefix is the root of every key everynode writes.
@@ -85,14 +87,24 @@ type ResourceConfig struct {
 	// its value and the unindexed ones.
 	IndexField string
 	// HistoryLength is how many recent events the cache keeps for watches
-	// that resume from an older resourceVersion.
+	// that resume from an older resourceVersion (default 10,000), and
+	// HistoryAge how long it keeps them beyond the newest 100 (default 75 s).
 	HistoryLength int
+	HistoryAge    time.Duration
+	// Clock dates the history; nil means the real clock.
+	Clock clock.PassiveClock
 }
 
 // Register adds a resource. It must be called before Start.
 func (s *Store) Register(cfg ResourceConfig) *Resource {
 	if cfg.HistoryLength <= 0 {
 		cfg.HistoryLength = 10000
+	}
+	if cfg.HistoryAge <= 0 {
+		cfg.HistoryAge = 75 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
 	}
 	r := &Resource{store: s, cfg: cfg, prefix: Prefix + cfg.Name + "/"}
 	r.cache = newCache(r)
