@@ -11,11 +11,12 @@ import (
 
 // Buffer sizes of a watcher's event channel: a watcher that falls this far
 // behind is ended and its client resumes from its last resourceVersion.
-// Indexed watchers (one node's pods) see few events, so their buffer is small
-// to keep ten thousand of them cheap.
+// Indexed watchers (one node's pods, one object by name) see a few events at
+// a time, so their buffer is small to keep ten thousand of them cheap (the
+// channel is allocated whole: 32 bytes an event).
 const (
 	watchBuffer        = 4096
-	indexedWatchBuffer = 128
+	indexedWatchBuffer = 32
 )
 
 // WatchOptions selects what a watch sees and where it starts.
