@@ -176,18 +176,19 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		logger.Info("Skipping daemonset with an invalid selector", "daemonset", key, "reason", err.Error())
 		return nil
 	}
-	snap, old, err := c.snapshot(ctx, ds, selector)
+	snap, old, claimed, err := c.snapshot(ctx, ds, selector)
 	if err != nil {
 		return err
 	}
 	if !c.expectations.satisfied(key) {
-		return c.updateStatus(ctx, key, snap, false)
+		return c.updateStatus(ctx, key, snap, false, claimed)
 	}
 	var errs []error
 	manage := planManage(snap)
 	if manage.HasWrites() {
 		logger.V(4).Info("Manage plan", "daemonset", key, "plan", manage.String())
 	}
+	wrote := claimed || manage.HasWrites()
 	if err := c.execute(ctx, key, ds, snap.Hash, manage); err != nil {
 		errs = append(errs, err)
 	} else if !manage.HasWrites() && ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
@@ -195,6 +196,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		if err == nil {
 			if rolling.HasWrites() {
 				logger.V(4).Info("Rolling update plan", "daemonset", key, "plan", rolling.String())
+				wrote = true
 			}
 			err = c.execute(ctx, key, ds, snap.Hash, rolling)
 		}
@@ -208,40 +210,41 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			errs = append(errs, fmt.Errorf("delete old revision %s/%s: %w", ds.Namespace, name, err))
 		}
 	}
-	if err := c.updateStatus(ctx, key, snap, true); err != nil {
+	if err := c.updateStatus(ctx, key, snap, true, wrote); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 // snapshot claims the DaemonSet's pods and revisions, reconciles revisions
-// and returns what the planners need plus the old revisions.
-func (c *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, selector labels.Selector) (*Snapshot, []*appsv1.ControllerRevision, error) {
+// and returns what the planners need, the old revisions, and whether
+// claiming changed the ownership of a pod.
+func (c *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, selector labels.Selector) (*Snapshot, []*appsv1.ControllerRevision, bool, error) {
 	nodes, err := c.nodeLister.List(labels.Everything())
 	if err != nil {
-		return nil, nil, fmt.Errorf("list nodes: %w", err)
+		return nil, nil, false, fmt.Errorf("list nodes: %w", err)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
 	allPods, err := c.podLister.Pods(ds.Namespace).List(labels.Everything())
 	if err != nil {
-		return nil, nil, fmt.Errorf("list pods: %w", err)
+		return nil, nil, false, fmt.Errorf("list pods: %w", err)
 	}
 	allRevs, err := c.revLister.ControllerRevisions(ds.Namespace).List(labels.Everything())
 	if err != nil {
-		return nil, nil, fmt.Errorf("list controller revisions: %w", err)
+		return nil, nil, false, fmt.Errorf("list controller revisions: %w", err)
 	}
 	cl := &claimer{c: c, ds: ds, selector: selector}
 	pods, err := cl.claimPods(ctx, allPods)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	revs, err := cl.claimRevisions(ctx, allRevs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	cur, old, err := c.syncRevisions(ctx, ds, revs, pods)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	now := c.clock.Now()
 	return &Snapshot{
@@ -251,14 +254,19 @@ func (c *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, selecto
 		Pods:    pods,
 		Now:     now,
 		Backoff: c.backoff.entries(ds, now),
-	}, old, nil
+	}, old, cl.patched, nil
 }
 
-// updateStatus recomputes status from the cache, which by now may include
-// this sync's own writes, and stores it.
-func (c *Controller) updateStatus(ctx context.Context, key string, snap *Snapshot, full bool) error {
-	fresh := snap.withPods(c.controlledPods(snap.DS))
-	fresh.Now = c.clock.Now()
+// updateStatus computes status and stores it. When the sync wrote pods
+// (wrote), it recomputes from the cache, which by now may include those
+// writes; otherwise the snapshot is as current as a second look would be,
+// and any change since has queued another sync.
+func (c *Controller) updateStatus(ctx context.Context, key string, snap *Snapshot, full, wrote bool) error {
+	fresh := snap
+	if wrote {
+		fresh = snap.withPods(c.controlledPods(snap.DS))
+		fresh.Now = c.clock.Now()
+	}
 	counters := computeStatus(fresh)
 	if err := c.writeStatus(ctx, snap.DS, counters, full); err != nil {
 		return err

@@ -51,6 +51,8 @@ type claimer struct {
 	selector labels.Selector
 	checked  bool
 	adoptErr error
+	// patched is set once a pod's ownership was changed.
+	patched bool
 }
 
 func (cl *claimer) canAdopt(ctx context.Context) error {
@@ -115,6 +117,7 @@ func (cl *claimer) claimPods(ctx context.Context, pods []*corev1.Pod) ([]*corev1
 		if err != nil {
 			return nil, fmt.Errorf("change ownership of pod %s/%s: %w", p.Namespace, p.Name, err)
 		}
+		cl.patched = true
 		if metav1.IsControlledBy(updated, cl.ds) {
 			out = append(out, updated)
 		}

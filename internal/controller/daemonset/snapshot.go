@@ -89,7 +89,9 @@ func (s *Snapshot) podsByNode() map[string][]*corev1.Pod {
 		out[node] = append(out[node], p)
 	}
 	for _, pods := range out {
-		sortPods(pods)
+		if len(pods) > 1 {
+			sortPods(pods)
+		}
 	}
 	s.byNode = out
 	return out
