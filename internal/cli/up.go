@@ -40,6 +40,7 @@ func newUpCommand(streams IO, klogFlags *flag.FlagSet) *cobra.Command {
 		Short: "Start a whole local cluster: the server and N nodes, in one command (Ctrl-C stops it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			setServerGC(os.Getenv)
 			// The components' logs go to a file; the terminal shows progress.
 			if err := klogFlags.Set("stderrthreshold", "FATAL"); err != nil {
 				return err
