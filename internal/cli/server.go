@@ -191,10 +191,6 @@ func runServer(ctx context.Context, o serverOptions, streams IO, ready func(serv
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
 		ErrorLog: nil,
-		// Every agent keeps a connection open. HPACK tables of 4 KiB each
-		// way (the default) cost ≈ 3 KiB per connection at rest; agents
-		// repeat a handful of short headers, which 1 KiB holds.
-		HTTP2: &http.HTTP2Config{MaxDecoderHeaderTableSize: 1 << 10, MaxEncoderHeaderTableSize: 1 << 10},
 	}
 	fmt.Fprintf(streams.ErrOut, "everynode server listening on %s (kubeconfig %s)\n", url, kubeconfig)
 	logger.Info("Serving", "url", url, "kubeconfig", kubeconfig)
