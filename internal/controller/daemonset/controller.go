@@ -55,6 +55,7 @@ type Controller struct {
 	expectations *expectations
 	backoff      *failedPodBackoff
 	pace         *pacer
+	arrivals     *arrivals
 }
 
 // podsByTargetNode indexes pods by the node they are meant for (R91), so a
@@ -76,6 +77,7 @@ func New(cfg Config) (*Controller, error) {
 		clock:    cfg.Clock,
 		backoff:  newFailedPodBackoff(),
 		pace:     newPacer(),
+		arrivals: newArrivals(),
 	}
 	if c.recorder == nil {
 		c.recorder = &record.FakeRecorder{}
@@ -149,18 +151,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return nil // malformed keys never heal
 	}
-	start := c.clock.Now()
-	if wait := c.pace.wait(key, start); wait > 0 {
-		c.queue.AddAfter(key, wait)
-		return nil
-	}
 	ds, err := c.dsLister.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		c.expectations.forget(key)
 		c.pace.forget(key)
+		c.arrivals.forget(key)
 		return nil
 	}
-	defer func() { c.pace.done(key, start, c.clock.Now()) }()
 	if err != nil {
 		return fmt.Errorf("get daemonset %s from cache: %w", key, err)
 	}
@@ -176,14 +173,26 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		logger.Info("Skipping daemonset with an invalid selector", "daemonset", key, "reason", err.Error())
 		return nil
 	}
+	var errs []error
+	if nodes := c.arrivals.take(key); len(nodes) > 0 {
+		if err := c.placeArrivals(ctx, key, ds, selector, nodes); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	start := c.clock.Now()
+	if wait := c.pace.wait(key, start); wait > 0 {
+		c.queue.AddAfter(key, wait)
+		return errors.Join(errs...)
+	}
+	defer func() { c.pace.done(key, start, c.clock.Now()) }()
 	snap, old, claimed, err := c.snapshot(ctx, ds, selector)
 	if err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
+	c.arrivals.remember(key, ds, snap.Hash)
 	if !c.expectations.satisfied(key) {
-		return c.updateStatus(ctx, key, snap, false, claimed)
+		return errors.Join(append(errs, c.updateStatus(ctx, key, snap, false, claimed))...)
 	}
-	var errs []error
 	manage := planManage(snap)
 	if manage.HasWrites() {
 		logger.V(4).Info("Manage plan", "daemonset", key, "plan", manage.String())

@@ -9,6 +9,10 @@
 // while recording expectations. Unit tests compare plans; the placement
 // decision itself belongs to package placement.
 //
+// On a large fleet a sync costs tens of milliseconds, so syncs of one
+// DaemonSet are paced (pace.go), and a node that joins or comes to match is
+// given its pod before the full sync, from that node alone (arrivals.go).
+//
 // Deliberate differences from upstream: node changes re-evaluate every
 // DaemonSet whose decision for the node changed (D1), and rolling updates
 // pick nodes in name order instead of randomly (D2).

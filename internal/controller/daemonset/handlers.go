@@ -193,10 +193,17 @@ func (c *Controller) allDaemonSets() []*appsv1.DaemonSet {
 	return all
 }
 
-func (c *Controller) addNode(obj any) {
-	node := obj.(*corev1.Node)
+func (c *Controller) addNode(obj any) { c.nodeAddedOrDeleted(obj.(*corev1.Node), true) }
+
+// nodeAddedOrDeleted queues the DaemonSets that should run on node or have a
+// pod there; a node that was added is recorded as an arrival.
+func (c *Controller) nodeAddedOrDeleted(node *corev1.Node, added bool) {
 	for _, ds := range c.allDaemonSets() {
-		if placement.Decide(node, ds).ShouldRun || c.hasPodOn(ds, node.Name) {
+		shouldRun := placement.Decide(node, ds).ShouldRun
+		if shouldRun && added {
+			c.arrivals.add(keyOf(ds), node.Name)
+		}
+		if shouldRun || c.hasPodOn(ds, node.Name) {
 			c.queue.Add(keyOf(ds))
 		}
 	}
@@ -215,6 +222,9 @@ func (c *Controller) updateNode(oldObj, curObj any) {
 		before, after := placement.Decide(old, ds), placement.Decide(cur, ds)
 		changed := before.ShouldRun != after.ShouldRun || before.ShouldContinueRunning != after.ShouldContinueRunning
 		if changed {
+			if after.ShouldRun && !before.ShouldRun {
+				c.arrivals.add(keyOf(ds), cur.Name)
+			}
 			c.queue.Add(keyOf(ds))
 			continue
 		}
@@ -237,5 +247,5 @@ func (c *Controller) deleteNode(obj any) {
 		}
 	}
 	// Counters drop the node (T10 d), and unbound pods targeting it go (R93).
-	c.addNode(node)
+	c.nodeAddedOrDeleted(node, false)
 }

@@ -29,6 +29,13 @@ const testNS = "dstest"
 // startCluster runs an API server and the controller until the test ends.
 func startCluster(t *testing.T) kubernetes.Interface {
 	t.Helper()
+	client, _ := startController(t)
+	return client
+}
+
+// startController is startCluster, also returning the running controller.
+func startController(t *testing.T) (kubernetes.Interface, *Controller) {
+	t.Helper()
 	srv := testserver.Start(t)
 	client := srv.Client
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +61,7 @@ func startCluster(t *testing.T) kubernetes.Interface {
 		factory.Shutdown()
 		broadcaster.Shutdown()
 	})
-	return client
+	return client, c
 }
 
 func createNode(t *testing.T, client kubernetes.Interface, name string, labels map[string]string) {
