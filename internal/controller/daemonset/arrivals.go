@@ -2,6 +2,7 @@ package daemonset
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 
@@ -21,7 +22,7 @@ import (
 // syncs in full as usual, which checks everything else.
 type arrivals struct {
 	mu    sync.Mutex
-	nodes map[string][]string
+	nodes map[string]map[string]struct{}
 	revs  map[string]knownRevision
 }
 
@@ -35,14 +36,19 @@ type knownRevision struct {
 }
 
 func newArrivals() *arrivals {
-	return &arrivals{nodes: map[string][]string{}, revs: map[string]knownRevision{}}
+	return &arrivals{nodes: map[string]map[string]struct{}{}, revs: map[string]knownRevision{}}
 }
 
 // add records that node may need a pod of the DaemonSet key.
 func (a *arrivals) add(key, node string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.nodes[key] = append(a.nodes[key], node)
+	set, ok := a.nodes[key]
+	if !ok {
+		set = map[string]struct{}{}
+		a.nodes[key] = set
+	}
+	set[node] = struct{}{}
 }
 
 // take returns the nodes recorded for key since the last take, sorted and
@@ -50,10 +56,9 @@ func (a *arrivals) add(key, node string) {
 func (a *arrivals) take(key string) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	nodes := a.nodes[key]
+	nodes := slices.Sorted(maps.Keys(a.nodes[key]))
 	delete(a.nodes, key)
-	slices.Sort(nodes)
-	return slices.Compact(nodes)
+	return nodes
 }
 
 // remember records the revision hash a full sync of ds used.

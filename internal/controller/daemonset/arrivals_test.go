@@ -3,14 +3,20 @@ package daemonset
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/everynode/everynode/internal/placement"
 )
@@ -67,7 +73,7 @@ func withMeta(ds *appsv1.DaemonSet, uid types.UID, generation int64) *appsv1.Dae
 // daemon pod at once, and a node with an orphan the DaemonSet would adopt
 // gets no second pod.
 func TestIntegrationArrivalsWhilePaced(t *testing.T) {
-	client, c := startController(t)
+	client, c := startController(t, controllerOptions{})
 	ctx := context.Background()
 	w := map[string]string{"role": "w"}
 	createNode(t, client, "n1", w)
@@ -125,5 +131,96 @@ func TestIntegrationArrivalsWhilePaced(t *testing.T) {
 		if p := m[node][0]; p.Labels[appsv1.ControllerRevisionHashLabelKey] != m["n1"][0].Labels[appsv1.ControllerRevisionHashLabelKey] {
 			t.Errorf("pod on %s has hash %q, the one on n1 %q", node, p.Labels[appsv1.ControllerRevisionHashLabelKey], m["n1"][0].Labels[appsv1.ControllerRevisionHashLabelKey])
 		}
+	}
+}
+
+// listThenWait is a pod lister whose lists, made while the DaemonSet's
+// own writes are unobserved, return only once they have been observed, with
+// what was read before: the add event of a pod just created comes in while
+// a sync lists pods.
+type listThenWait struct {
+	corelisters.PodLister
+	c   *Controller
+	key string
+}
+
+func (l listThenWait) Pods(ns string) corelisters.PodNamespaceLister {
+	return listThenWaitNS{l.PodLister.Pods(ns), l}
+}
+
+type listThenWaitNS struct {
+	corelisters.PodNamespaceLister
+	l listThenWait
+}
+
+func (n listThenWaitNS) List(sel labels.Selector) ([]*corev1.Pod, error) {
+	pods, err := n.PodNamespaceLister.List(sel)
+	for deadline := time.Now().Add(10 * time.Second); !n.l.c.expectations.satisfied(n.l.key) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return pods, err
+}
+
+// slowPodWatch delays what pod watches deliver, so that a sync which has
+// just created a pod lists pods before its add event is observed.
+type slowPodWatch struct{ next http.RoundTripper }
+
+func (s slowPodWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(req)
+	if err == nil && req.URL.Query().Get("watch") == "true" && strings.HasSuffix(req.URL.Path, "/pods") {
+		resp.Body = slowBody{resp.Body}
+	}
+	return resp, err
+}
+
+type slowBody struct{ io.ReadCloser }
+
+func (b slowBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		time.Sleep(200 * time.Millisecond)
+	}
+	return n, err
+}
+
+// TestIntegrationNoDuplicateAfterArrival: the full sync right after an
+// arrival's pod was created must not create it again when the pod's add
+// event comes in between its pod list and its look at expectations.
+func TestIntegrationNoDuplicateAfterArrival(t *testing.T) {
+	client, _ := startController(t, controllerOptions{
+		informerTransport: func(rt http.RoundTripper) http.RoundTripper { return slowPodWatch{rt} },
+		setup:             func(c *Controller) { c.podLister = listThenWait{c.podLister, c, testNS + "/dup"} },
+	})
+	ctx := context.Background()
+	createNode(t, client, "n1", nil)
+	if _, err := client.AppsV1().DaemonSets(testNS).Create(ctx, testDS("dup", "img:1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, client, "dup", "n1")
+	waitStatus(t, client, "dup", Counters{Desired: 1, Current: 1, Unavailable: 1, Updated: 1})
+
+	w, err := client.CoreV1().Pods(testNS).Watch(ctx, metav1.ListOptions{LabelSelector: "app=dup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	createNode(t, client, "n2", nil)
+	waitStatus(t, client, "dup", Counters{Desired: 2, Current: 2, Unavailable: 2, Updated: 2})
+	waitNodes(t, client, "dup", "n1", "n2")
+	created := 0
+	for done := false; !done; {
+		select {
+		case ev := <-w.ResultChan():
+			if pod, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Added {
+				if node, _ := placement.TargetNode(pod); node == "n2" {
+					created++
+				}
+			}
+		case <-time.After(time.Second):
+			done = true
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d pods created for the node that joined, want 1", created)
 	}
 }

@@ -185,12 +185,16 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return errors.Join(errs...)
 	}
 	defer func() { c.pace.done(key, start, c.clock.Now()) }()
+	// Expectations are read before the pods are listed, as upstream does:
+	// read after, a pod this controller just created could be missing from
+	// the list and yet count as observed, and be created again.
+	satisfied := c.expectations.satisfied(key)
 	snap, old, claimed, err := c.snapshot(ctx, ds, selector)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	c.arrivals.remember(key, ds, snap.Hash)
-	if !c.expectations.satisfied(key) {
+	if !satisfied {
 		return errors.Join(append(errs, c.updateStatus(ctx, key, snap, false, claimed))...)
 	}
 	manage := planManage(snap)

@@ -200,7 +200,7 @@ func (c *Controller) addNode(obj any) { c.nodeAddedOrDeleted(obj.(*corev1.Node),
 func (c *Controller) nodeAddedOrDeleted(node *corev1.Node, added bool) {
 	for _, ds := range c.allDaemonSets() {
 		shouldRun := placement.Decide(node, ds).ShouldRun
-		if shouldRun && added {
+		if shouldRun && added && ds.DeletionTimestamp == nil {
 			c.arrivals.add(keyOf(ds), node.Name)
 		}
 		if shouldRun || c.hasPodOn(ds, node.Name) {
@@ -222,7 +222,7 @@ func (c *Controller) updateNode(oldObj, curObj any) {
 		before, after := placement.Decide(old, ds), placement.Decide(cur, ds)
 		changed := before.ShouldRun != after.ShouldRun || before.ShouldContinueRunning != after.ShouldContinueRunning
 		if changed {
-			if after.ShouldRun && !before.ShouldRun {
+			if after.ShouldRun && !before.ShouldRun && ds.DeletionTimestamp == nil {
 				c.arrivals.add(keyOf(ds), cur.Name)
 			}
 			c.queue.Add(keyOf(ds))

@@ -3,6 +3,7 @@ package daemonset
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/everynode/everynode/internal/placement"
@@ -29,12 +31,20 @@ const testNS = "dstest"
 // startCluster runs an API server and the controller until the test ends.
 func startCluster(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	client, _ := startController(t)
+	client, _ := startController(t, controllerOptions{})
 	return client
 }
 
+type controllerOptions struct {
+	// informerTransport, if set, wraps the transport of the controller's
+	// informers.
+	informerTransport func(http.RoundTripper) http.RoundTripper
+	// setup, if set, runs before the controller does.
+	setup func(*Controller)
+}
+
 // startController is startCluster, also returning the running controller.
-func startController(t *testing.T) (kubernetes.Interface, *Controller) {
+func startController(t *testing.T, o controllerOptions) (kubernetes.Interface, *Controller) {
 	t.Helper()
 	srv := testserver.Start(t)
 	client := srv.Client
@@ -42,13 +52,25 @@ func startController(t *testing.T) (kubernetes.Interface, *Controller) {
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testNS}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	informerClient := client
+	if o.informerTransport != nil {
+		cfg := rest.CopyConfig(srv.Config)
+		cfg.WrapTransport = o.informerTransport
+		var err error
+		if informerClient, err = kubernetes.NewForConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	factory := informers.NewSharedInformerFactory(informerClient, 0)
 	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "daemonset-controller"})
 	c, err := New(Config{Client: client, Informers: factory, Recorder: recorder})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.setup != nil {
+		o.setup(c)
 	}
 	factory.Start(ctx.Done())
 	done := make(chan error, 1)
