@@ -89,10 +89,10 @@ func (a *arrivals) forget(key string) {
 
 // placeArrivals creates the daemon pods of the arrived nodes that have none.
 // It does nothing unless the last full sync saw this generation of the
-// DaemonSet, and waits until earlier writes have been observed; a node with any pod
-// the DaemonSet controls or selects is left to the full sync (adoption,
-// duplicates, failed pods). What it plans for the nodes it keeps is what
-// the manage step of a full sync would plan for them.
+// DaemonSet, and waits until earlier writes have been observed; a node with
+// any pod the DaemonSet controls or selects is left to the full sync
+// (adoption, duplicates, failed pods). What it plans for the nodes it keeps
+// is what the manage step of a full sync would plan for them.
 func (c *Controller) placeArrivals(ctx context.Context, key string, ds *appsv1.DaemonSet, selector labels.Selector, names []string) error {
 	hash, ok := c.arrivals.hash(key, ds)
 	if !ok {
