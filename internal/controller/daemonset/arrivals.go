@@ -90,7 +90,7 @@ func (a *arrivals) forget(key string) {
 // placeArrivals creates the daemon pods of the arrived nodes that have none.
 // It does nothing unless the last full sync saw this generation of the
 // DaemonSet, and waits until earlier writes have been observed; a node with
-// any pod the DaemonSet controls or selects is left to the full sync
+// any pod the DaemonSet controls or would adopt is left to the full sync
 // (adoption, duplicates, failed pods). What it plans for the nodes it keeps
 // is what the manage step of a full sync would plan for them.
 func (c *Controller) placeArrivals(ctx context.Context, key string, ds *appsv1.DaemonSet, selector labels.Selector, names []string) error {
@@ -106,10 +106,16 @@ func (c *Controller) placeArrivals(ctx context.Context, key string, ds *appsv1.D
 		}
 		return nil
 	}
+	// Pods the full sync would see as this DaemonSet's: controlled, or
+	// orphans it adopts (R90).
+	ours := func(pod *corev1.Pod) bool {
+		return metav1.IsControlledBy(pod, ds) ||
+			(pod.Namespace == ds.Namespace && classifyOwnership(ds, selector, pod) == adopt)
+	}
 	var nodes []*corev1.Node
 	for _, name := range names {
 		node, err := c.nodeLister.Get(name)
-		if err != nil || c.hasRelatedPodOn(ds, selector, name) {
+		if err != nil || c.anyPodOn(name, ours) {
 			continue
 		}
 		nodes = append(nodes, node)
@@ -120,24 +126,4 @@ func (c *Controller) placeArrivals(ctx context.Context, key string, ds *appsv1.D
 	now := c.clock.Now()
 	plan := planManage(&Snapshot{DS: ds, Hash: hash, Nodes: nodes, Now: now, Backoff: c.backoff.entries(ds, now)})
 	return c.execute(ctx, key, ds, hash, plan)
-}
-
-// hasRelatedPodOn reports whether a pod targeting node is controlled by ds,
-// or is an orphan ds's selector would adopt.
-func (c *Controller) hasRelatedPodOn(ds *appsv1.DaemonSet, selector labels.Selector, node string) bool {
-	objs, err := c.podIndexer.ByIndex(podsByTargetNode, node)
-	if err != nil {
-		return true
-	}
-	for _, o := range objs {
-		pod, ok := o.(*corev1.Pod)
-		if !ok || pod.Namespace != ds.Namespace {
-			continue
-		}
-		ref := metav1.GetControllerOfNoCopy(pod)
-		if (ref != nil && ref.UID == ds.UID) || (ref == nil && selector.Matches(labels.Set(pod.Labels))) {
-			return true
-		}
-	}
-	return false
 }

@@ -173,12 +173,17 @@ func (c *Controller) deleteRevision(obj any) {
 
 // hasPodOn reports whether the DaemonSet controls a pod targeting node.
 func (c *Controller) hasPodOn(ds *appsv1.DaemonSet, node string) bool {
+	return c.anyPodOn(node, func(pod *corev1.Pod) bool { return metav1.IsControlledBy(pod, ds) })
+}
+
+// anyPodOn reports whether a pod targeting node satisfies match.
+func (c *Controller) anyPodOn(node string, match func(*corev1.Pod) bool) bool {
 	objs, err := c.podIndexer.ByIndex(podsByTargetNode, node)
 	if err != nil {
 		return false
 	}
 	for _, o := range objs {
-		if pod, ok := o.(*corev1.Pod); ok && metav1.IsControlledBy(pod, ds) {
+		if pod, ok := o.(*corev1.Pod); ok && match(pod) {
 			return true
 		}
 	}
